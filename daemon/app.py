@@ -1,0 +1,111 @@
+"""`voice-daemon run`: wires settings, engine, player, service and MQTT, one task per concern."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from daemon.audio.device import DeviceOutput
+from daemon.audio.player import Output, Player
+from daemon.audio.wav_output import WavDirOutput
+from daemon.engines import create_engine
+from daemon.mqtt_link import MqttLink
+from daemon.service import VoiceService
+from daemon.settings import AudioSettings, Settings
+from daemon.systemd_notify import notify, watchdog_interval_s
+
+log = logging.getLogger(__name__)
+
+
+def make_output(settings: AudioSettings, source_rate: int) -> Output:
+    if settings.output == "wav_dir":
+        return WavDirOutput(Path(settings.wav_dir), settings.sample_rate or source_rate)
+    return DeviceOutput(settings.device, source_rate, settings.sample_rate)
+
+
+async def _supervise(name: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Run a long-lived task; log and restart it with back-off if it ever fails."""
+    delay = 1.0
+    while True:
+        try:
+            await work()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("[-] task %s failed; restarting in %.0f s", name, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+
+
+async def _watchdog(interval_s: float) -> None:
+    while True:
+        notify("WATCHDOG=1")
+        await asyncio.sleep(interval_s)
+
+
+async def run_daemon(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code."""
+    engine = create_engine(settings.engine, settings.cache_dir)
+    player = Player(
+        make_output(settings.audio, engine.sample_rate),
+        source_rate=engine.sample_rate,
+        block_ms=settings.audio.block_ms,
+        trailing_silence_ms=settings.audio.trailing_silence_ms,
+        volume=settings.audio.volume,
+        muted=settings.audio.muted,
+    )
+    service: VoiceService
+
+    def ready_check() -> None:
+        service.publish_state()
+        if service.ready.is_set():
+            notify("READY=1")
+
+    link = MqttLink(
+        settings.mqtt,
+        settings.node_id,
+        on_message=lambda message: service.handle(message),
+        on_connected=ready_check,
+    )
+    service = VoiceService(settings, engine, player, link)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    log.info("[-] voice-daemon starting: node %s, engine %s, broker %s:%d", settings.node_id,
+             engine.name, settings.mqtt.host, settings.mqtt.port)
+    link.start()
+    tasks = [asyncio.create_task(_supervise("speaker", service.run))]
+    interval = watchdog_interval_s()
+    if interval:
+        tasks.append(asyncio.create_task(_watchdog(interval)))
+    exit_code = 0
+    loader = asyncio.create_task(service.load_engine())
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({loader, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if loader in done and loader.exception() is not None:
+        error = loader.exception()
+        log.error("[-] cannot load engine %s: %s", engine.name, error)
+        exit_code = 1
+    else:
+        if loader in done and link.connected.is_set():
+            notify("READY=1")
+        await stopper
+    notify("STOPPING=1")
+    log.info("[-] shutting down")
+    loader.cancel()
+    await service.shutdown()
+    for task in tasks:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.to_thread(link.stop)
+    player.close()
+    return exit_code

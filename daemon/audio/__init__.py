@@ -1,0 +1,1 @@
+"""Sound output: the playback worker and the outputs it writes to."""

@@ -1,0 +1,130 @@
+"""The playback worker: one thread owns the output and writes announcements in small blocks.
+
+Only this thread touches the sound device (as in OVOS audio). The event loop awaits its
+work through a single-thread executor; a stop is a ``threading.Event`` checked between
+blocks, so it takes effect within one block (~20 ms) plus the device's buffer, which is
+dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from math import gcd
+from typing import Protocol
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from daemon.engines.base import Audio
+
+log = logging.getLogger(__name__)
+
+
+class Output(Protocol):
+    """Where samples go: a sound card or a directory of WAV files."""
+
+    rate: int
+
+    def begin(self) -> None: ...
+    def write(self, block: Audio) -> None: ...
+    def end(self, *, discard: bool) -> None: ...
+    def close(self) -> None: ...
+
+
+def resample(audio: Audio, source_rate: int, target_rate: int) -> Audio:
+    if source_rate == target_rate or audio.size == 0:
+        return audio
+    divisor = gcd(source_rate, target_rate)
+    converted = resample_poly(audio, target_rate // divisor, source_rate // divisor)
+    return np.asarray(converted, dtype=np.float32)
+
+
+class Player:
+    """Plays announcements sentence by sentence through one :class:`Output`."""
+
+    def __init__(
+        self,
+        output: Output,
+        *,
+        source_rate: int,
+        block_ms: int,
+        trailing_silence_ms: int,
+        volume: float,
+        muted: bool,
+    ) -> None:
+        self._output = output
+        self._source_rate = source_rate
+        self._block_ms = block_ms
+        self._trailing_silence_ms = trailing_silence_ms
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="player")
+        #: Master volume and mute, read by the worker at every block (set from the loop).
+        self.volume = volume
+        self.muted = muted
+        self.request_id = ""
+
+    def _gain(self, request_volume: float) -> float:
+        return 0.0 if self.muted else self.volume * request_volume
+
+    def _play(
+        self,
+        request_id: str,
+        audio: Audio,
+        request_volume: float,
+        cancel: threading.Event,
+        on_first_block: Callable[[], None] | None,
+    ) -> bool:
+        if self.request_id != request_id:
+            self.request_id = request_id
+            if hasattr(self._output, "request_id"):
+                self._output.request_id = request_id
+            self._output.begin()
+        samples = resample(audio, self._source_rate, self._output.rate)
+        block = max(1, self._output.rate * self._block_ms // 1000)
+        for start in range(0, samples.size, block):
+            if cancel.is_set():
+                return False
+            chunk = samples[start : start + block] * np.float32(self._gain(request_volume))
+            self._output.write(np.clip(chunk, -1.0, 1.0))
+            if start == 0 and on_first_block is not None:
+                on_first_block()
+                on_first_block = None
+        return not cancel.is_set()
+
+    def _finish(self, cancelled: bool) -> None:
+        if not self.request_id:
+            return
+        try:
+            if not cancelled and self._trailing_silence_ms:
+                silence = np.zeros(self._output.rate * self._trailing_silence_ms // 1000, np.float32)
+                self._output.write(silence)
+            self._output.end(discard=cancelled)
+        finally:
+            self.request_id = ""
+
+    async def play(
+        self,
+        request_id: str,
+        audio: Audio,
+        *,
+        request_volume: float,
+        cancel: threading.Event,
+        on_first_block: Callable[[], None] | None = None,
+    ) -> bool:
+        """Play one sentence; False when cancelled. Raises AudioDeviceError."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, self._play, request_id, audio, request_volume, cancel, on_first_block
+        )
+
+    async def finish(self, *, cancelled: bool) -> None:
+        """End the announcement: trailing silence and drain, or drop the buffer on a stop."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._finish, cancelled)
+
+    def close(self) -> None:
+        self._executor.submit(self._output.close)
+        self._executor.shutdown(wait=True)

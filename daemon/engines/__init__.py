@@ -1,0 +1,31 @@
+"""Speech engines behind one interface, chosen by name in the config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from daemon.engines.base import Engine, EngineError
+from daemon.settings import EngineSettings
+
+__all__ = ["Engine", "EngineError", "create_engine"]
+
+
+def create_engine(settings: EngineSettings, cache_dir: Path) -> Engine:
+    """Build (but don't load) the configured engine. Imports are lazy: torch is only
+    imported when the sambert engine is chosen."""
+    if settings.name == "fastspeech2":
+        from daemon.engines.fastspeech2 import FastSpeech2Engine  # noqa: PLC0415
+
+        return FastSpeech2Engine(threads=settings.threads, cache_dir=cache_dir)
+    if settings.name == "sambert":
+        if not settings.model:
+            raise EngineError("config", "engine.model: required for the sambert engine")
+        from daemon.engines.sambert import SambertEngine  # noqa: PLC0415
+
+        return SambertEngine(
+            settings.model, threads=settings.threads, emotions=settings.emotions,
+            cache_dir=cache_dir,
+        )
+    from daemon.engines.tone import ToneEngine  # noqa: PLC0415
+
+    return ToneEngine()

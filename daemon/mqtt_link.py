@@ -1,0 +1,222 @@
+"""The MQTT side: paho's network thread in, the event loop out.
+
+paho runs its own thread (``loop_start``) and reconnects with back-off by itself. Incoming
+messages are copied and handed to the event loop with ``call_soon_threadsafe``; nothing
+is parsed or synthesized on paho's thread. Topics:
+
+- in:  <base>/<node>/say, <base>/all/say, <base>/<node>/stop, <base>/<node>/set (QoS 1)
+- out: <base>/<node>/event (QoS 1), <base>/<node>/state and /availability (retained)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from daemon.events import ReplyTo
+from daemon.service import Incoming
+from daemon.settings import MqttSettings, read_password
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Every topic of one node."""
+
+    base: str
+    node: str
+
+    @property
+    def say(self) -> str:
+        return f"{self.base}/{self.node}/say"
+
+    @property
+    def say_all(self) -> str:
+        return f"{self.base}/all/say"
+
+    @property
+    def stop(self) -> str:
+        return f"{self.base}/{self.node}/stop"
+
+    @property
+    def set(self) -> str:
+        return f"{self.base}/{self.node}/set"
+
+    @property
+    def event(self) -> str:
+        return f"{self.base}/{self.node}/event"
+
+    @property
+    def state(self) -> str:
+        return f"{self.base}/{self.node}/state"
+
+    @property
+    def availability(self) -> str:
+        return f"{self.base}/{self.node}/availability"
+
+    def kind(self, topic: str) -> str | None:
+        """Which command a topic carries, or None for topics that aren't ours."""
+        return {self.say: "say", self.say_all: "say", self.stop: "stop", self.set: "set"}.get(
+            topic
+        )
+
+
+def tls_context(settings: MqttSettings) -> ssl.SSLContext:
+    tls = settings.tls
+    context = ssl.create_default_context(cafile=tls.ca_file)
+    if tls.cert_file:
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+    context.check_hostname = tls.verify_hostname
+    return context
+
+
+class MqttLink:
+    """One persistent MQTT session carrying commands in and events out."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        node: str,
+        on_message: Callable[[Incoming], None],
+        on_connected: Callable[[], None],
+    ) -> None:
+        self._settings = settings
+        self.topics = Topics(settings.base_topic, node)
+        self._on_message = on_message
+        self._on_connected = on_connected
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.connected = asyncio.Event()
+        self._v5 = settings.protocol == "5"
+        client_id = settings.client_id or f"voice-daemon-{node}"
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
+            # A persistent session: requests published while we were briefly away are kept.
+            clean_session=None if self._v5 else False,
+        )
+        self._client.max_queued_messages_set(10000)
+        self._client.reconnect_delay_set(
+            int(max(1, settings.reconnect_min_s)), int(max(1, settings.reconnect_max_s))
+        )
+        self._client.will_set(self.topics.availability, "offline", qos=1, retain=True)
+        if settings.username:
+            self._client.username_pw_set(settings.username, read_password(settings))
+        if settings.tls.enabled:
+            self._client.tls_set_context(tls_context(settings))
+        self._client.on_connect = self._handle_connect
+        self._client.on_disconnect = self._handle_disconnect
+        self._client.on_message = self._handle_message
+        self._client.on_connect_fail = self._handle_connect_fail
+
+    # ---- paho's thread -------------------------------------------------------------------
+
+    def _handle_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        del userdata, props
+        if reason.is_failure:
+            log.error("[-] broker refused the connection: %s", reason)
+            return
+        log.info("[-] connected to %s:%d (session present: %s)", self._settings.host,
+                 self._settings.port, flags.session_present)
+        client.subscribe(
+            [(topic, 1) for topic in (self.topics.say, self.topics.say_all,
+                                      self.topics.stop, self.topics.set)]
+        )
+        client.publish(self.topics.availability, "online", qos=1, retain=True)
+        self._to_loop(self._connected)
+
+    def _handle_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        del client, userdata, flags, props
+        log.warning("[-] disconnected from the broker (%s); reconnecting with back-off", reason)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.connected.clear)
+
+    def _handle_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        del client, userdata
+        log.warning("[-] cannot reach the broker at %s:%d; retrying with back-off",
+                    self._settings.host, self._settings.port)
+
+    def _handle_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        del client, userdata
+        kind = self.topics.kind(message.topic)
+        if kind is None:
+            return
+        props = getattr(message, "properties", None)
+        response_topic = getattr(props, "ResponseTopic", None)
+        incoming = Incoming(
+            kind=kind,
+            payload=bytes(message.payload),
+            retained=bool(message.retain),
+            reply_to=ReplyTo(response_topic, getattr(props, "CorrelationData", None))
+            if response_topic
+            else None,
+        )
+        self._to_loop(lambda: self._on_message(incoming))
+
+    def _to_loop(self, callback: Callable[[], None]) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(callback)
+
+    # ---- event loop ----------------------------------------------------------------------
+
+    def _connected(self) -> None:
+        self.connected.set()
+        self._on_connected()
+
+    def start(self) -> None:
+        """Connect in the background; paho keeps retrying until the broker answers."""
+        self._loop = asyncio.get_running_loop()
+        properties = None
+        if self._v5:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = self._settings.session_expiry_s
+        self._client.connect_async(
+            self._settings.host,
+            self._settings.port,
+            keepalive=self._settings.keepalive_s,
+            clean_start=False if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=properties,
+        )
+        self._client.loop_start()
+
+    def event(self, event: dict[str, Any], reply_to: ReplyTo | None) -> None:
+        """Publish an event; terminal ones also go to the request's MQTT 5 response topic."""
+        payload = json.dumps(event, ensure_ascii=False)
+        self._client.publish(self.topics.event, payload, qos=1)
+        if reply_to is not None and self._v5:
+            props = Properties(PacketTypes.PUBLISH)
+            if reply_to.correlation_data is not None:
+                props.CorrelationData = reply_to.correlation_data
+            self._client.publish(reply_to.topic, payload, qos=1, properties=props)
+
+    def state(self, state: dict[str, Any]) -> None:
+        self._client.publish(
+            self.topics.state, json.dumps(state, ensure_ascii=False), qos=1, retain=True
+        )
+
+    def stop(self) -> None:
+        """Publish offline (the clean-shutdown twin of the last will) and disconnect."""
+        info = self._client.publish(self.topics.availability, "offline", qos=1, retain=True)
+        if self.connected.is_set():
+            try:
+                info.wait_for_publish(timeout=2.0)
+            except RuntimeError as error:
+                log.warning("[-] could not publish offline: %s", error)
+        self._client.disconnect()
+        self._client.loop_stop()

@@ -1,0 +1,230 @@
+"""Typed, validated settings: the YAML config file becomes a frozen tree of dataclasses.
+
+Every field carries a docstring; ``config/voice-daemon.yaml`` mirrors this file with the
+defaults. pydantic does the validation so that a bad value is reported with its path
+(``mqtt.port: ...``) instead of failing later somewhere deep in the daemon.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
+
+_STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+Priority = Literal["low", "normal", "high", "critical"]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the offending option."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class TlsSettings:
+    enabled: bool = False
+    """Connect to the broker over TLS."""
+    ca_file: str | None = None
+    """CA bundle that signed the broker's certificate (None: the system's CAs)."""
+    cert_file: str | None = None
+    """Client certificate for brokers that authenticate clients by certificate."""
+    key_file: str | None = None
+    """Private key of the client certificate."""
+    verify_hostname: bool = True
+    """Check that the broker's certificate names the host we connect to."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class MqttSettings:
+    host: str = "localhost"
+    """Broker host name or address."""
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    """Broker TCP port."""
+    base_topic: Annotated[str, Field(min_length=1, pattern=r"^[^#+]+$")] = "voice"
+    """First level of every topic: <base>/<node>/say, <base>/all/say, ..."""
+    node_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = None
+    """This device's name in topics; None means the host name."""
+    client_id: str | None = None
+    """MQTT client id; must be stable for the persistent session. None: voice-daemon-<node>."""
+    protocol: Literal["5", "3.1.1"] = "5"
+    """MQTT protocol version. 3.1.1 brokers work; response topics need 5."""
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    """Keep-alive interval; the broker publishes our last will after 1.5x this."""
+    session_expiry_s: Annotated[int, Field(ge=0)] = 3600
+    """How long the broker keeps our subscriptions and queued requests while we are away."""
+    username: str | None = None
+    """User name for password authentication."""
+    password_file: str | None = None
+    """File holding the password (first line). Never put the password in this file."""
+    password_env: str | None = None
+    """Environment variable holding the password (alternative to password_file)."""
+    reconnect_min_s: Annotated[float, Field(gt=0)] = 1.0
+    """First delay before reconnecting; doubles up to reconnect_max_s."""
+    reconnect_max_s: Annotated[float, Field(gt=0)] = 60.0
+    """Longest delay between reconnection attempts."""
+    max_payload_bytes: Annotated[int, Field(ge=64)] = 65536
+    """Larger command payloads are rejected before they are parsed."""
+    tls: TlsSettings = TlsSettings()
+    """TLS to the broker."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class EngineSettings:
+    name: Literal["fastspeech2", "sambert", "tone"] = "fastspeech2"
+    """Speech engine. fastspeech2: embedded voice, no download. sambert: ModelScope voices.
+    tone: beeps, for testing queue logic only."""
+    model: str | None = None
+    """sambert: a ModelScope model id or a local model directory."""
+    voice: str | None = None
+    """Default voice; None means the engine's first voice."""
+    emotion: str = "neutral"
+    """Default emotion for requests that name none."""
+    threads: Annotated[int, Field(ge=1, le=64)] = 2
+    """Threads each synthesis may use; keep synthesis.max_concurrent x threads <= cores."""
+    emotions: dict[str, list[str]] | None = None
+    """sambert: emotions per voice, overriding the defaults."""
+    cache_dir: str | None = None
+    """Where converted models are cached. None: $XDG_CACHE_HOME/voice-daemon or ~/.cache."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class SynthesisSettings:
+    max_concurrent: Annotated[int, Field(ge=1, le=16)] = 1
+    """Sentences synthesized at the same time, across all requests."""
+    max_sentence_chars: Annotated[int, Field(ge=8, le=500)] = 60
+    """Longer sentences are split at commas or word boundaries before synthesis."""
+    first_sentence_chars: Annotated[int, Field(ge=4, le=500)] = 24
+    """The first piece of a request is split earlier, so the first sound comes sooner."""
+    timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    """A sentence that takes longer than this fails the request with code synth_timeout."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class QueueSettings:
+    max_length: Annotated[int, Field(ge=1, le=100000)] = 50
+    """Requests waiting beyond this are rejected with queue_full."""
+    max_text_chars: Annotated[int, Field(ge=1, le=1000000)] = 2000
+    """Longer texts are rejected with text_too_long."""
+    dedupe_ids: Annotated[int, Field(ge=0)] = 1000
+    """How many recent request ids are remembered to reject redeliveries as duplicate."""
+    default_priority: Priority = "normal"
+    """Priority of requests that name none."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class AudioSettings:
+    output: Literal["device", "wav_dir"] = "device"
+    """device: play through the sound card. wav_dir: write one WAV per request instead."""
+    device: str | int | None = None
+    """Output device name (substring, as `voice-daemon devices` lists) or index; None: default."""
+    sample_rate: Annotated[int | None, Field(ge=8000, le=192000)] = None
+    """Force the device rate; None: the engine's rate when the device takes it."""
+    wav_dir: str = "/var/lib/voice-daemon/wav"
+    """Directory for output: wav_dir."""
+    volume: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    """Master volume at start (changed over MQTT with set)."""
+    muted: bool = False
+    """Start muted."""
+    trailing_silence_ms: Annotated[int, Field(ge=0, le=2000)] = 100
+    """Silence after each announcement so the sound server doesn't cut its end."""
+    block_ms: Annotated[int, Field(ge=5, le=200)] = 20
+    """Playback block; a stop takes effect between blocks."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Settings:
+    mqtt: MqttSettings = MqttSettings()
+    """Broker connection and topics."""
+    engine: EngineSettings = EngineSettings()
+    """Speech engine and its defaults."""
+    synthesis: SynthesisSettings = SynthesisSettings()
+    """Synthesis pool."""
+    queue: QueueSettings = QueueSettings()
+    """Request queue and validation limits."""
+    audio: AudioSettings = AudioSettings()
+    """Sound output."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Logging level."""
+
+    @property
+    def node_id(self) -> str:
+        return self.mqtt.node_id or socket.gethostname().split(".")[0] or "voice"
+
+    @property
+    def cache_dir(self) -> Path:
+        if self.engine.cache_dir:
+            return Path(self.engine.cache_dir)
+        base = os.environ.get("CACHE_DIRECTORY") or os.environ.get("XDG_CACHE_HOME")
+        if base:
+            return Path(base.split(":")[0]) / "voice-daemon"
+        return Path.home() / ".cache" / "voice-daemon"
+
+
+_ADAPTER = TypeAdapter(Settings)
+
+
+def _format_error(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+            lines.append(f"{path}: unknown option")
+        else:
+            lines.append(f"{path}: {item['msg']}, got {item['input']!r}")
+    return "; ".join(lines)
+
+
+def settings_from_dict(data: dict[str, Any]) -> Settings:
+    """Validate a parsed config; raises ConfigError naming each bad option."""
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as error:
+        raise ConfigError(_format_error(error)) from None
+
+
+def override(settings: Settings, section: str, **values: Any) -> Settings:
+    """A copy of ``settings`` with some options of one section replaced (CLI flags)."""
+    data = _ADAPTER.dump_python(settings)
+    data[section].update({k: v for k, v in values.items() if v is not None})
+    return settings_from_dict(data)
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read and validate the YAML config; None gives the defaults."""
+    if path is None:
+        return Settings()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return settings_from_dict(data)
+
+
+def read_password(mqtt: MqttSettings) -> str | None:
+    """The broker password from its file or environment variable (never from the config)."""
+    if mqtt.password_file:
+        try:
+            return Path(mqtt.password_file).read_text(encoding="utf-8").splitlines()[0].strip()
+        except (OSError, IndexError):
+            raise ConfigError(
+                f"mqtt.password_file: cannot read a password from {mqtt.password_file}"
+            ) from None
+    if mqtt.password_env:
+        value = os.environ.get(mqtt.password_env)
+        if value is None:
+            raise ConfigError(f"mqtt.password_env: variable {mqtt.password_env} is not set")
+        return value
+    return None
