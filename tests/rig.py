@@ -236,11 +236,16 @@ class Watcher:
     protocol: int = mqtt.MQTTv5
     messages: list[Message] = field(default_factory=list)
     subscribe_to: tuple[str, ...] = ("voice/#",)
+    persistent: bool = False
+    """Keep a broker session (MQTT 5) so nothing is missed across a broker restart."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=self.protocol)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, protocol=self.protocol,
+            client_id=f"watcher-{os.getpid()}-{id(self)}" if self.persistent else "",
+        )
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: self._subscribed.set()
         self.client.on_connect = self._on_connect
@@ -256,7 +261,13 @@ class Watcher:
             )
 
     def start(self) -> Watcher:
-        self.client.connect("127.0.0.1", self.port)
+        if self.persistent:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 600
+            self.client.connect("127.0.0.1", self.port, clean_start=False, properties=props)
+        else:
+            self.client.connect("127.0.0.1", self.port)
+        self.client.reconnect_delay_set(1, 1)
         self.client.loop_start()
         assert self._subscribed.wait(10), "watcher could not subscribe"
         return self
@@ -382,8 +393,9 @@ def wait_ready(watcher: Watcher, daemon: Daemon, timeout: float = 90) -> None:
 
 @contextlib.contextmanager
 def running_daemon(directory: Path, broker: Broker, *, config: dict[str, Any],
-                   env: dict[str, str]) -> Iterator[tuple[Daemon, Watcher]]:
-    watcher = Watcher(broker.port).start()
+                   env: dict[str, str], watcher: Watcher | None = None,
+                   ) -> Iterator[tuple[Daemon, Watcher]]:
+    watcher = watcher or Watcher(broker.port).start()
     daemon = Daemon(directory, broker.port, config=config, env=env).start()
     try:
         wait_ready(watcher, daemon)
