@@ -1,0 +1,161 @@
+"""Our torch implementation of KAN-TTS's HiFi-GAN generator (inference only).
+
+Parameter names match the official checkpoints after weight norm is fused: the
+checkpoint's ``<conv>.weight_g`` / ``<conv>.weight_v`` pairs become ``<conv>.weight``
+(``g * v / ||v||``, what ``remove_weight_norm`` computes) before the strict load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import cast
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - the torch idiom
+from torch import Tensor, nn
+
+from .params import VocoderParams
+
+
+class CausalConv1d(nn.Module):
+    """Conv padded on the left only, as KAN-TTS's causal vocoder does."""
+
+    def __init__(
+        self, c_in: int, c_out: int, kernel: int, dilation: int = 1, *, causal: bool = True
+    ) -> None:
+        super().__init__()
+        self.causal = causal
+        self.pad = (kernel - 1) * dilation
+        padding = 0 if causal else self.pad // 2
+        self.conv1d = nn.Conv1d(c_in, c_out, kernel, dilation=dilation, padding=padding)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.causal:
+            x = F.pad(x, (self.pad, 0))
+        out: Tensor = self.conv1d(x)
+        return out
+
+
+class CausalConvTranspose1d(nn.Module):
+    def __init__(
+        self, c_in: int, c_out: int, kernel: int, stride: int, *, causal: bool = True
+    ) -> None:
+        super().__init__()
+        self.causal = causal
+        self.trim = kernel - stride
+        padding = 0 if causal else self.trim // 2
+        self.deconv = nn.ConvTranspose1d(c_in, c_out, kernel, stride, padding=padding)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y: Tensor = self.deconv(x)
+        return y[:, :, : -self.trim] if self.causal and self.trim > 0 else y
+
+
+class ResidualBlock(nn.Module):
+    def __init__(
+        self, channels: int, kernel: int, dilations: tuple[int, ...], slope: float, causal: bool
+    ) -> None:
+        super().__init__()
+        self.slope = slope
+        self.convs1 = nn.ModuleList(
+            [CausalConv1d(channels, channels, kernel, d, causal=causal) for d in dilations]
+        )
+        self.convs2 = nn.ModuleList(
+            [CausalConv1d(channels, channels, kernel, 1, causal=causal) for _ in dilations]
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        for c1, c2 in zip(self.convs1, self.convs2, strict=True):
+            x = c2(F.leaky_relu(c1(F.leaky_relu(x, self.slope)), self.slope)) + x
+        return x
+
+
+class HifiGanGenerator(nn.Module):
+    """Mel ``[1, num_mels, frames]`` -> waveform ``[1, 1, frames * hop]`` in [-1, 1]."""
+
+    def __init__(self, p: VocoderParams) -> None:
+        super().__init__()
+        if not p.causal:
+            # Non-causal KAN-TTS convs pad symmetrically; only the causal stock config is
+            # verified against the reference.
+            raise NotImplementedError("non-causal HiFi-GAN")
+        self.p = p
+        self.slope = p.negative_slope
+        ch = p.channels
+        k = p.kernel_size
+        self.conv_pre = CausalConv1d(p.in_channels, ch, k)
+        self.transpose_upsamples = nn.ModuleList()
+        self.repeat_upsamples = nn.ModuleList()
+        self.conv_blocks = nn.ModuleList()
+        for i, (scale, up_k) in enumerate(
+            zip(p.upsample_scales, p.upsample_kernel_sizes, strict=True)
+        ):
+            c_in, c_out = ch // 2**i, ch // 2 ** (i + 1)
+            # Index 0 of each Sequential is the (weightless) activation, as in the reference.
+            self.transpose_upsamples.append(
+                nn.Sequential(nn.Identity(), CausalConvTranspose1d(c_in, c_out, up_k, scale))
+            )
+            if p.repeat_upsample:
+                self.repeat_upsamples.append(
+                    nn.Sequential(nn.Identity(), nn.Identity(), CausalConv1d(c_in, c_out, k))
+                )
+            for rk, dil in zip(p.resblock_kernel_sizes, p.resblock_dilations, strict=True):
+                self.conv_blocks.append(ResidualBlock(c_out, rk, dil, self.slope, True))
+        # Typed views of the convs inside the Sequentials (same modules, not re-registered).
+        self._ups = [
+            cast(CausalConvTranspose1d, cast(nn.Sequential, seq)[1])
+            for seq in self.transpose_upsamples
+        ]
+        self._reps = [
+            cast(CausalConv1d, cast(nn.Sequential, seq)[2]) for seq in self.repeat_upsamples
+        ]
+        self.conv_post = CausalConv1d(ch // 2 ** len(p.upsample_scales), p.out_channels, k)
+
+    def forward(self, mel: Tensor) -> Tensor:
+        p = self.p
+        nk = len(p.resblock_kernel_sizes)
+        x = self.conv_pre(mel)
+        for i, scale in enumerate(p.upsample_scales):
+            x = torch.sin(x) + x
+            a = F.leaky_relu(x, self.slope)
+            up = self._ups[i](a)
+            if p.repeat_upsample:
+                # leaky_relu commutes with nearest upsampling: reuse ``a``.
+                rep = self._reps[i](torch.repeat_interleave(a, scale, dim=-1))
+                x = rep + up[:, :, : rep.shape[-1]]
+            else:
+                x = up
+            xs = self.conv_blocks[i * nk](x)
+            for j in range(1, nk):
+                xs = xs + self.conv_blocks[i * nk + j](x)
+            x = xs / nk
+        # The reference's final activation is F.leaky_relu's default slope (0.01).
+        x = self.conv_post(F.leaky_relu(x))
+        return torch.tanh(x)
+
+
+def fuse_weight_norm(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """Replace ``weight_g``/``weight_v`` (or parametrization) pairs by the fused weight."""
+    out: dict[str, Tensor] = {}
+    pairs: dict[str, dict[str, Tensor]] = {}
+    for key, value in state.items():
+        for suffix, part in (
+            (".weight_g", "g"),
+            (".weight_v", "v"),
+            (".parametrizations.weight.original0", "g"),
+            (".parametrizations.weight.original1", "v"),
+        ):
+            if key.endswith(suffix):
+                pairs.setdefault(key[: -len(suffix)], {})[part] = value
+                break
+        else:
+            out[key] = value
+    for prefix, gv in pairs.items():
+        if set(gv) != {"g", "v"}:
+            # Leave the half pair in place: the strict key check then names it.
+            out.update({f"{prefix}.weight_{k}": t for k, t in gv.items()})
+            continue
+        g, v = gv["g"].float(), gv["v"].float()
+        dims = tuple(range(1, v.dim()))
+        out[prefix + ".weight"] = v * (g / v.norm(2, dim=dims, keepdim=True))
+    return out

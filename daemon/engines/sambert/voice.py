@@ -1,0 +1,85 @@
+"""One loaded voice: vocabularies, acoustic model and vocoder."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from .acoustic import AcousticOutput, SambertAcousticModel
+from .checkpoint import load_strict, read_state_dict
+from .config import VoiceFiles
+from .errors import ModelError
+from .ling_units import EncodedLine, LinguisticUnits
+from .params import AmParams, VocoderParams
+from .vocoder import HifiGanGenerator, fuse_weight_norm
+
+logger = logging.getLogger(__name__)
+
+#: Training-only modules a checkpoint may carry that inference never uses.
+_TRAINING_ONLY_PREFIXES = ("align_attention.",)
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """Acoustic features and waveform of one symbol line."""
+
+    acoustic: AcousticOutput
+    """Mel frames, durations, pitch and energy."""
+    wav: npt.NDArray[np.float32]
+    """Waveform in [-1, 1]."""
+
+
+class Voice:
+    def __init__(self, files: VoiceFiles, *, has_mask: bool = True) -> None:
+        self.name = files.name
+        self.files = files
+        self.units = LinguisticUnits.from_config(files.am_config, has_mask=has_mask)
+        self.am_params = AmParams.from_config(
+            files.am_config, self.units.sizes(), files.am_config_path
+        )
+        self.voc_params = VocoderParams.from_config(files.voc_config, files.voc_config_path)
+        if self.voc_params.in_channels != self.am_params.num_mels:
+            raise ModelError(
+                f"{files.voc_config_path}: vocoder in_channels {self.voc_params.in_channels} "
+                f"!= acoustic model num_mels {self.am_params.num_mels}"
+            )
+        self.am = SambertAcousticModel(self.am_params)
+        self.vocoder = HifiGanGenerator(self.voc_params)
+
+    @property
+    def default_speaker(self) -> str:
+        return self.units.speakers[0]
+
+    def load_weights(self) -> None:
+        am_state = read_state_dict(self.files.am_checkpoint, ("model",))
+        dropped = [k for k in am_state if k.startswith(_TRAINING_ONLY_PREFIXES)]
+        if dropped and self.am_params.mas:
+            logger.info(
+                "voice %s: ignoring %d training-only aligner weights", self.name, len(dropped)
+            )
+            am_state = {k: v for k, v in am_state.items() if k not in dropped}
+        load_strict(self.am, am_state, self.files.am_checkpoint)
+        voc_state = read_state_dict(self.files.voc_checkpoint, ("model", "generator"))
+        load_strict(self.vocoder, fuse_weight_norm(voc_state), self.files.voc_checkpoint)
+        self.am.eval()
+        self.vocoder.eval()
+        for p in [*self.am.parameters(), *self.vocoder.parameters()]:
+            p.requires_grad_(False)
+        self.am.prepare()
+
+    def run(self, line: EncodedLine, speed: float = 1.0) -> LineResult:
+        with torch.inference_mode():
+            out = self.am.infer(
+                torch.from_numpy(line.ling),
+                torch.from_numpy(line.emotion),
+                torch.from_numpy(line.speaker),
+                speed=speed,
+            )
+            if out.mel.shape[0] == 0:
+                return LineResult(out, np.zeros(0, dtype=np.float32))
+            wav = self.vocoder(out.mel.t().unsqueeze(0)).reshape(-1)
+            return LineResult(out, wav.numpy().astype(np.float32, copy=False))
