@@ -138,7 +138,7 @@ class FastSpeech2Engine(Engine):
             )
         if not prosody.MIN_SPEED <= speed <= prosody.MAX_SPEED:
             raise EngineError(
-                "invalid_speed",
+                "invalid_field",
                 f"speed {speed} is outside {prosody.MIN_SPEED}-{prosody.MAX_SPEED}",
             )
         symbols = self._loaded_symbols()
@@ -153,7 +153,7 @@ class FastSpeech2Engine(Engine):
             mel = self._mel(symbols.ids(phonemes), duration, settings)
             pieces.append(self._vocode(mel))
         if not pieces:
-            return np.zeros(0, dtype=np.float32)
+            raise EngineError("unspeakable_text", f"nothing to say in {sentence!r}")
         audio = prosody.shift_pitch(np.concatenate(pieces), settings.pitch_semitones)
         return prosody.apply_gain_and_limit(audio, settings.gain_db)
 

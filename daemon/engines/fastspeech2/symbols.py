@@ -28,6 +28,9 @@ SILENCE = "sil"
 EOS = "eos"
 ERHUA = "er5"
 
+_MARKS = frozenset({WORD_JOIN, WORD_BREAK, PHRASE_BREAK})
+_BOUNDARIES = _MARKS | {SILENCE}
+
 #: Pause punctuation that ends a clause inside one synthesized chunk. Sentence-final marks
 #: (。！？) split chunks in the engine instead, where real silence is inserted.
 CLAUSE_PUNCT = frozenset("，、：；,;:")
@@ -108,19 +111,19 @@ class SymbolTable:
             syllables = list(token.syllables)
             if not syllables:
                 continue
-            if out[-1] != SILENCE and out[-1] not in (WORD_BREAK, PHRASE_BREAK):
+            if out[-1] not in _BOUNDARIES:
                 out.append(WORD_BREAK)
-            for i, syllable in enumerate(syllables):
-                if i:
-                    out.append(WORD_JOIN)
+            for syllable in syllables:
                 try:
-                    out.extend(self.syllable_symbols(syllable))
+                    symbols = self.syllable_symbols(syllable)
                 except SymbolError:
                     # Never fail a whole announcement over one odd syllable.
                     log.warning("skipping unspeakable syllable %r in %r", syllable, token.text)
-                    if out[-1] == WORD_JOIN:
-                        out.pop()
-        while out[-1] in (WORD_JOIN, WORD_BREAK, PHRASE_BREAK):
+                    continue
+                if out[-1] not in _BOUNDARIES:
+                    out.append(WORD_JOIN)
+                out.extend(symbols)
+        while out[-1] in _MARKS:
             out.pop()
         out.append(SILENCE)
         return out
@@ -131,7 +134,7 @@ class SymbolTable:
 
 
 def _set_boundary(out: list[str], mark: str) -> None:
-    if out[-1] in (WORD_JOIN, WORD_BREAK, PHRASE_BREAK):
+    if out[-1] in _MARKS:
         out[-1] = mark
     else:
         out.append(mark)
