@@ -121,7 +121,7 @@ class ModelDir:
     @classmethod
     def open(cls, root: Path) -> ModelDir:
         if not root.is_dir():
-            raise ModelError(f"model directory not found: {root}")
+            raise ModelError(f"model directory not found: {root}", code="model_missing")
         configuration = read_json(root / "configuration.json")
         voices_json = root / "voices" / "voices.json"
         listing = read_json(voices_json)

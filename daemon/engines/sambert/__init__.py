@@ -1,0 +1,56 @@
+"""Sambert-HifiGan voices (ModelScope, KAN-TTS) on our own torch runtime.
+
+Public API:
+
+- :class:`SambertEngine` (``model``: a ModelScope id or a local model directory): the
+  daemon's engine; :meth:`SambertEngine.synthesize_symbols` speaks KAN-TTS symbol lines
+  directly (one line per sentence), :meth:`SambertEngine.synthesize_symbol_line` also
+  returns the mel, durations and pitch.
+- :func:`parse_ssml`: ``<speak><emotion category="happy">..</emotion></speak>`` ->
+  ``[(emotion or None, text), ...]``, to call before normalization.
+- :func:`~daemon.engines.sambert.testmodel.build_model_dir`: a random model directory in
+  the official layout, for tests and benchmarks.
+
+Modules: ``config`` (model directory layout), ``source`` (id or directory), ``params``
+(typed hyper-parameters), ``checkpoint`` (safe, strict loading), ``ling_units``
+(vocabularies, symbol-line encoding), ``phones`` (pinyin -> phones), ``symbols`` (our
+frontend stage: analyzed words -> symbol lines), ``ssml``, ``am_layers`` / ``acoustic``
+(SAMBERT), ``vocoder`` (HiFi-GAN), ``voice`` (one loaded voice), ``engine``.
+
+What was verified, and how
+--------------------------
+The KAN-TTS reference source (github alibaba-damo-academy/KAN-TTS, run outside this
+repository with stubs for its training-only imports, loading exactly as modelscope's
+``Voice`` does: ``ignore_mask=False``, AM ``strict=False``, vocoder weight norm removed)
+was run on a model directory written by ``build_model_dir(size="tiny", seed=...)``, for
+six symbol lines over two voices and five emotions. Its durations, postnet mel and
+waveform are committed as ``tests/sambert/golden/reference_tiny.npz``, and our runtime
+must reproduce them (durations exactly, mel and waveform within 1e-4; they agree to
+~1e-6). This verifies, for the stock architecture at a small width:
+
+- the state-dict names and shapes (the reference checked the builder's checkpoint keys
+  against its own model before loading) and the weight-norm fusion;
+- the vocabularies and id order, the symbol-line encoding (EOS handling);
+- every inference step: text encoder, pitch/energy predictors, the autoregressive
+  duration predictor and rounding, length regulation with in-token position encodings,
+  low-frame-rate memory (group conditioning from its first frame), the banded PNCA
+  decoder with our key/value cache, the postnet and the causal HiFi-GAN.
+
+A real-size random model (``size="real"``, the stock ``sambert_16k``/``hifigan_v1_16k``
+shapes) was also compared with the reference at the time of writing (same agreement).
+
+Only the real weights can verify: that the official checkpoints carry no keys beyond the
+stock architecture (our strict load will name them if they do); that each voice's config
+matches the stock options we support (no SE/NSF/FP/byte input); the audio quality of our
+frontend's symbols (phones by rule, which reproduce KAN-TTS's py2phoneMap.txt entry for
+entry, but prosody breaks by simple rules instead of the closed-source frontend's
+predictor, erhua not merged); which emotions each real voice was trained on.
+"""
+
+from __future__ import annotations
+
+from .engine import DEFAULT_EMO_EMOTIONS, SambertEngine
+from .errors import ModelError, SymbolError
+from .ssml import parse_ssml
+
+__all__ = ["DEFAULT_EMO_EMOTIONS", "ModelError", "SambertEngine", "SymbolError", "parse_ssml"]
