@@ -69,7 +69,7 @@ async def run_daemon(settings: Settings) -> int:
     link = MqttLink(
         settings.mqtt,
         settings.node_id,
-        on_message=lambda message: service.handle(message),
+        on_message=lambda message: service.handle(message),  # noqa: PLW0108 (bound later)
         on_connected=ready_check,
     )
     service = VoiceService(settings, engine, player, link)
@@ -79,8 +79,13 @@ async def run_daemon(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
-    log.info("[-] voice-daemon starting: node %s, engine %s, broker %s:%d", settings.node_id,
-             engine.name, settings.mqtt.host, settings.mqtt.port)
+    log.info(
+        "[-] voice-daemon starting: node %s, engine %s, broker %s:%d",
+        settings.node_id,
+        engine.name,
+        settings.mqtt.host,
+        settings.mqtt.port,
+    )
     link.start()
     tasks = [asyncio.create_task(_supervise("speaker", service.run))]
     interval = watchdog_interval_s()

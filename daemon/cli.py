@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"voice-daemon {__version__}")
     parser.add_argument(
-        "-c", "--config",
+        "-c",
+        "--config",
         help=f"YAML config (default: $VOICE_DAEMON_CONFIG, else {DEFAULT_CONFIG} if present)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -52,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         "say", help="publish a request to a running daemon and print its events until it ends"
     )
     say.add_argument("text", help="what to say")
-    say.add_argument("--node", help="target node (default: this config's node; 'all' for every node)")
+    say.add_argument(
+        "--node", help="target node (default: this config's node; 'all' for every node)"
+    )
     say.add_argument("--id", help="request id (default: generated)")
     say.add_argument("--emotion")
     say.add_argument("--voice")
@@ -61,8 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--priority", choices=["low", "normal", "high", "critical"])
     say.add_argument("--interrupt", action="store_true")
     say.add_argument("--ttl", type=float)
-    say.add_argument("--timeout", type=float, default=120.0,
-                     help="seconds to wait for the request to finish (default 120)")
+    say.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for the request to finish (default 120)",
+    )
 
     synth = commands.add_parser("synth", help="synthesize text to a WAV file (no MQTT)")
     synth.add_argument("text", nargs="?", help="text to speak (or use --symbols)")
@@ -75,9 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_engine_flags(synth)
 
-    text = commands.add_parser(
-        "text", help="show how text is normalized, split and read (pinyin)"
-    )
+    text = commands.add_parser("text", help="show how text is normalized, split and read (pinyin)")
     text.add_argument("text")
     text.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -96,10 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(_config_path(args.config))
-    if getattr(args, "engine", None) or getattr(args, "model", None) or \
-            getattr(args, "voice", None) or getattr(args, "threads", None):
-        settings = override(settings, "engine", name=args.engine, model=args.model,
-                            voice=args.voice, threads=args.threads)
+    if (
+        getattr(args, "engine", None)
+        or getattr(args, "model", None)
+        or getattr(args, "voice", None)
+        or getattr(args, "threads", None)
+    ):
+        settings = override(
+            settings,
+            "engine",
+            name=args.engine,
+            model=args.model,
+            voice=args.voice,
+            threads=args.threads,
+        )
     return settings
 
 

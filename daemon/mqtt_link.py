@@ -68,9 +68,7 @@ class Topics:
 
     def kind(self, topic: str) -> str | None:
         """Which command a topic carries, or None for topics that aren't ours."""
-        return {self.say: "say", self.say_all: "say", self.stop: "stop", self.set: "set"}.get(
-            topic
-        )
+        return {self.say: "say", self.say_all: "say", self.stop: "stop", self.set: "set"}.get(topic)
 
 
 def tls_context(settings: MqttSettings) -> ssl.SSLContext:
@@ -130,11 +128,22 @@ class MqttLink:
         if reason.is_failure:
             log.error("[-] broker refused the connection: %s", reason)
             return
-        log.info("[-] connected to %s:%d (session present: %s)", self._settings.host,
-                 self._settings.port, flags.session_present)
+        log.info(
+            "[-] connected to %s:%d (session present: %s)",
+            self._settings.host,
+            self._settings.port,
+            flags.session_present,
+        )
         client.subscribe(
-            [(topic, 1) for topic in (self.topics.say, self.topics.say_all,
-                                      self.topics.stop, self.topics.set)]
+            [
+                (topic, 1)
+                for topic in (
+                    self.topics.say,
+                    self.topics.say_all,
+                    self.topics.stop,
+                    self.topics.set,
+                )
+            ]
         )
         client.publish(self.topics.availability, "online", qos=1, retain=True)
         self._to_loop(self._connected)
@@ -149,10 +158,15 @@ class MqttLink:
 
     def _handle_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         del client, userdata
-        log.warning("[-] cannot reach the broker at %s:%d; retrying with back-off",
-                    self._settings.host, self._settings.port)
+        log.warning(
+            "[-] cannot reach the broker at %s:%d; retrying with back-off",
+            self._settings.host,
+            self._settings.port,
+        )
 
-    def _handle_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+    def _handle_message(
+        self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage
+    ) -> None:
         del client, userdata
         kind = self.topics.kind(message.topic)
         if kind is None:
@@ -184,7 +198,7 @@ class MqttLink:
         self._loop = asyncio.get_running_loop()
         properties = None
         if self._v5:
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = self._settings.session_expiry_s
         self._client.connect_async(
             self._settings.host,
@@ -200,7 +214,7 @@ class MqttLink:
         payload = json.dumps(event, ensure_ascii=False)
         self._client.publish(self.topics.event, payload, qos=1)
         if reply_to is not None and self._v5:
-            props = Properties(PacketTypes.PUBLISH)
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
             if reply_to.correlation_data is not None:
                 props.CorrelationData = reply_to.correlation_data
             self._client.publish(reply_to.topic, payload, qos=1, properties=props)

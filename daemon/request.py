@@ -80,9 +80,7 @@ def _decode(payload: bytes) -> str:
     try:
         return payload.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise Rejected(
-            "invalid_utf8", f"payload is not valid UTF-8 (byte {error.start})"
-        ) from None
+        raise Rejected("invalid_utf8", f"payload is not valid UTF-8 (byte {error.start})") from None
 
 
 def _load_object(text: str) -> dict[str, Any] | None:
@@ -175,7 +173,8 @@ def parse_say(
         priority = data.get("priority", default_priority)
         if priority not in PRIORITIES:
             raise Rejected(
-                "invalid_field", f"priority: must be one of {', '.join(PRIORITIES)}, got {priority!r}"
+                "invalid_field",
+                f"priority: must be one of {', '.join(PRIORITIES)}, got {priority!r}",
             )
         interrupt = data.get("interrupt", False)
         if not isinstance(interrupt, bool):

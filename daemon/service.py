@@ -72,7 +72,9 @@ class VoiceService:
         self._speaker = Speaker(
             self._pool,
             player,
-            TextPlan(settings.synthesis.max_sentence_chars, settings.synthesis.first_sentence_chars),
+            TextPlan(
+                settings.synthesis.max_sentence_chars, settings.synthesis.first_sentence_chars
+            ),
             lookahead=settings.synthesis.max_concurrent,
         )
         self._queue = RequestQueue(settings.queue.max_length)
@@ -183,8 +185,10 @@ class VoiceService:
 
     def _handle_say(self, message: Incoming) -> None:
         if message.retained:
-            log.warning("[%s] ignoring a retained say (it would replay at every restart)",
-                        peek_id(message.payload) or "-")
+            log.warning(
+                "[%s] ignoring a retained say (it would replay at every restart)",
+                peek_id(message.payload) or "-",
+            )
             return
         limit = self._settings.mqtt.max_payload_bytes
         if len(message.payload) > limit:
@@ -205,20 +209,25 @@ class VoiceService:
         """Queue a parsed request (also the entry point for non-MQTT doors)."""
         if not self._accepting:
             raise Rejected("shutting_down", "the daemon is shutting down", request.id)
-        if request.id in self._recent or request.id in self._queue or (
-            self._current is not None and self._current.request.id == request.id
+        if (
+            request.id in self._recent
+            or request.id in self._queue
+            or (self._current is not None and self._current.request.id == request.id)
         ):
             raise Rejected("duplicate", f"request {request.id} was already received", request.id)
         if self.ready.is_set():
             self._resolve(request)
         if not normalize(request.text).text.strip("，。！？；：、"):
-            raise Rejected(
-                "unspeakable_text", "text: nothing in it can be read aloud", request.id
-            )
+            raise Rejected("unspeakable_text", "text: nothing in it can be read aloud", request.id)
         position = self._queue.push(request)
         self._recent.add(request.id)
-        log.info("[%s] queued at %d (%s, %d chars)", request.id, position, request.priority,
-                 len(request.text))
+        log.info(
+            "[%s] queued at %d (%s, %d chars)",
+            request.id,
+            position,
+            request.priority,
+            len(request.text),
+        )
         self._publisher.event(events.queued(request.id, position), None)
         if request.preempts and self._current is not None:
             current = self._current.request
@@ -244,8 +253,9 @@ class VoiceService:
             elif self._current is not None and self._current.request.id == command.id:
                 self._current.stop(reason)
             else:
-                raise Rejected("unknown_id", f"no queued or playing request {command.id}",
-                               command.id)
+                raise Rejected(
+                    "unknown_id", f"no queued or playing request {command.id}", command.id
+                )
         elif self._current is not None:
             self._current.stop(reason)
         self.publish_state()
@@ -258,7 +268,9 @@ class VoiceService:
             voices = self._engine.voices()
             voice = command.voice or self._voice_or_default(None)
             if voice not in voices:
-                raise Rejected("unknown_voice", f"voice: unknown {voice!r}; valid: {', '.join(voices)}")
+                raise Rejected(
+                    "unknown_voice", f"voice: unknown {voice!r}; valid: {', '.join(voices)}"
+                )
             emotion = command.emotion or self._default_emotion
             if emotion not in self._engine.emotions(voice):
                 valid = ", ".join(self._engine.emotions(voice))
@@ -268,8 +280,13 @@ class VoiceService:
             self._player.volume = command.volume
         if command.muted is not None:
             self._player.muted = command.muted
-        log.info("[-] settings now volume=%.2f muted=%s voice=%s emotion=%s", self._player.volume,
-                 self._player.muted, self._default_voice, self._default_emotion)
+        log.info(
+            "[-] settings now volume=%.2f muted=%s voice=%s emotion=%s",
+            self._player.volume,
+            self._player.muted,
+            self._default_voice,
+            self._default_emotion,
+        )
         self.publish_state()
 
     # ---- speaking ------------------------------------------------------------------------
@@ -278,8 +295,9 @@ class VoiceService:
         duration_ms = (time.monotonic() - request.received) * 1000
         log.info("[%s] finished %s (%s)", request.id, result, failure.code)
         self._publisher.event(
-            events.finished(request.id, result, duration_ms=duration_ms, synth_ms=0, audio_ms=0,
-                            failure=failure),
+            events.finished(
+                request.id, result, duration_ms=duration_ms, synth_ms=0, audio_ms=0, failure=failure
+            ),
             request.reply_to,
         )
 
@@ -341,9 +359,14 @@ class VoiceService:
             duration_ms = (time.monotonic() - request.received) * 1000
             log.info("[%s] finished %s in %.0f ms", request.id, result, duration_ms)
             self._publisher.event(
-                events.finished(request.id, result, duration_ms=duration_ms,
-                                synth_ms=job.synth_s * 1000, audio_ms=job.audio_s * 1000,
-                                failure=failure),
+                events.finished(
+                    request.id,
+                    result,
+                    duration_ms=duration_ms,
+                    synth_ms=job.synth_s * 1000,
+                    audio_ms=job.audio_s * 1000,
+                    failure=failure,
+                ),
                 request.reply_to,
             )
 

@@ -90,8 +90,13 @@ class Speaker:
         sentences = await asyncio.to_thread(self._plan.sentences, request.text, request.id)
         if not sentences:
             return
-        log.info("[%s] %d sentence(s), voice %s, emotion %s", request.id, len(sentences),
-                 job.voice, job.emotion)
+        log.info(
+            "[%s] %d sentence(s), voice %s, emotion %s",
+            request.id,
+            len(sentences),
+            job.voice,
+            job.emotion,
+        )
         loop = asyncio.get_running_loop()
         pending: list[asyncio.Task[Rendered]] = []
 

@@ -47,9 +47,7 @@ class SynthesisPool:
     def __init__(self, engine: Engine, *, max_concurrent: int, timeout_s: float) -> None:
         self._engine = engine
         self._timeout_s = timeout_s
-        self._executor = ThreadPoolExecutor(
-            max_workers=max_concurrent, thread_name_prefix="synth"
-        )
+        self._executor = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="synth")
 
     @property
     def sample_rate(self) -> int:
@@ -76,7 +74,9 @@ class SynthesisPool:
             )
         return np.asarray(audio, dtype=np.float32)
 
-    async def synthesize(self, sentence: str, *, voice: str, emotion: str, speed: float) -> Rendered:
+    async def synthesize(
+        self, sentence: str, *, voice: str, emotion: str, speed: float
+    ) -> Rendered:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self._run, sentence, voice, emotion, speed)
         try:

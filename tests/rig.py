@@ -168,21 +168,42 @@ class PulseRig:
         )
         log = (self.directory / "pulseaudio.log").open("ab")
         self.server = subprocess.Popen(
-            [require("pulseaudio"), "-n", "-F", str(script), "--daemonize=no",
-             "--exit-idle-time=-1", "--use-pid-file=no", "--disable-shm=yes"],
-            env=self._environ(), stdout=log, stderr=log,
+            [
+                require("pulseaudio"),
+                "-n",
+                "-F",
+                str(script),
+                "--daemonize=no",
+                "--exit-idle-time=-1",
+                "--use-pid-file=no",
+                "--disable-shm=yes",
+            ],
+            env=self._environ(),
+            stdout=log,
+            stderr=log,
         )
         wait_until(self.socket.exists, 10, "pulseaudio to start")
         for state in ("1", "0"):  # without this the first clip is delayed ~1.8 s
-            subprocess.run([require("pactl"), "suspend-sink", "rig", state],
-                           env=self._environ(), check=True, timeout=10)
+            subprocess.run(
+                [require("pactl"), "suspend-sink", "rig", state],
+                env=self._environ(),
+                check=True,
+                timeout=10,
+            )
 
     def start_capture(self) -> None:
         self.capture_path.unlink(missing_ok=True)
         self.recorder = subprocess.Popen(
-            [require("parec"), "--device=rig.monitor", "--format=float32le",
-             f"--rate={self.rate}", "--channels=1", "--raw", "--latency-msec=10",
-             str(self.capture_path)],
+            [
+                require("parec"),
+                "--device=rig.monitor",
+                "--format=float32le",
+                f"--rate={self.rate}",
+                "--channels=1",
+                "--raw",
+                "--latency-msec=10",
+                str(self.capture_path),
+            ],
             env=self._environ(),
         )
         wait_until(self.capture_path.exists, 5, "parec to start")
@@ -243,7 +264,8 @@ class Watcher:
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, protocol=self.protocol,
+            CallbackAPIVersion.VERSION2,
+            protocol=self.protocol,
             client_id=f"watcher-{os.getpid()}-{id(self)}" if self.persistent else "",
         )
         self.client.on_message = self._on_message
@@ -256,8 +278,13 @@ class Watcher:
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
             self.messages.append(
-                Message(msg.topic, bytes(msg.payload), bool(msg.retain), time.monotonic(),
-                        getattr(msg, "properties", None))
+                Message(
+                    msg.topic,
+                    bytes(msg.payload),
+                    bool(msg.retain),
+                    time.monotonic(),
+                    getattr(msg, "properties", None),
+                )
             )
 
     def start(self) -> Watcher:
@@ -276,8 +303,14 @@ class Watcher:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def publish(self, topic: str, payload: str | bytes | dict[str, Any], *, qos: int = 1,
-                properties: Properties | None = None) -> None:
+    def publish(
+        self,
+        topic: str,
+        payload: str | bytes | dict[str, Any],
+        *,
+        qos: int = 1,
+        properties: Properties | None = None,
+    ) -> None:
         if isinstance(payload, dict):
             payload = json.dumps(payload, ensure_ascii=False)
         self.client.publish(topic, payload, qos=qos, properties=properties).wait_for_publish(5)
@@ -313,8 +346,12 @@ class Watcher:
         states = self.on(f"voice/{node}/state")
         return states[-1].json() if states else None
 
-    def wait_state(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30,
-                   what: str = "a state") -> dict[str, Any]:
+    def wait_state(
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float = 30,
+        what: str = "a state",
+    ) -> dict[str, Any]:
         def check() -> dict[str, Any] | None:
             state = self.last_state()
             return state if state is not None and predicate(state) else None
@@ -333,14 +370,20 @@ class Watcher:
 class Daemon:
     """`voice-daemon run` as a subprocess with its own config and environment."""
 
-    def __init__(self, directory: Path, broker_port: int, *, config: dict[str, Any],
-                 env: dict[str, str]) -> None:
+    def __init__(
+        self, directory: Path, broker_port: int, *, config: dict[str, Any], env: dict[str, str]
+    ) -> None:
         self.directory = directory
         self.config_path = directory / "voice-daemon.yaml"
         self.log_path = directory / "daemon.log"
         base: dict[str, Any] = {
-            "mqtt": {"host": "127.0.0.1", "port": broker_port, "node_id": NODE,
-                     "reconnect_min_s": 1, "reconnect_max_s": 2},
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": broker_port,
+                "node_id": NODE,
+                "reconnect_min_s": 1,
+                "reconnect_max_s": 2,
+            },
             "log_level": "DEBUG",
         }
         for section, values in config.items():
@@ -356,7 +399,10 @@ class Daemon:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "daemon.cli", "-c", str(self.config_path), "run"],
-                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         return self
 
@@ -392,9 +438,14 @@ def wait_ready(watcher: Watcher, daemon: Daemon, timeout: float = 90) -> None:
 
 
 @contextlib.contextmanager
-def running_daemon(directory: Path, broker: Broker, *, config: dict[str, Any],
-                   env: dict[str, str], watcher: Watcher | None = None,
-                   ) -> Iterator[tuple[Daemon, Watcher]]:
+def running_daemon(
+    directory: Path,
+    broker: Broker,
+    *,
+    config: dict[str, Any],
+    env: dict[str, str],
+    watcher: Watcher | None = None,
+) -> Iterator[tuple[Daemon, Watcher]]:
     watcher = watcher or Watcher(broker.port).start()
     daemon = Daemon(directory, broker.port, config=config, env=env).start()
     try:

@@ -52,9 +52,9 @@ def refresh_device_list() -> None:
         return
     with _reinit_lock:
         try:
-            sd._terminate()  # noqa: SLF001 (the documented way to rescan devices)
-            sd._initialize()  # noqa: SLF001
-        except Exception as error:  # noqa: BLE001 (PortAudio may be gone altogether)
+            sd._terminate()
+            sd._initialize()
+        except Exception as error:
             log.warning("re-initialising PortAudio failed: %s", error)
 
 
@@ -76,7 +76,7 @@ class DeviceOutput:
                 device=self._device, samplerate=self._source_rate, channels=1, dtype="float32"
             )
             return self._source_rate
-        except Exception:  # noqa: BLE001 (any refusal means: use the device's own rate)
+        except Exception:
             info = sd.query_devices(self._device, "output")
             return int(info["default_samplerate"])
 
@@ -120,7 +120,7 @@ class DeviceOutput:
                 self._stream.abort()
             else:
                 self._stream.stop()
-        except Exception as error:  # noqa: BLE001 (a dying device: reopen next time)
+        except Exception as error:
             log.warning("stopping the output stream failed: %s", error)
             self.close()
 
@@ -129,6 +129,6 @@ class DeviceOutput:
         if stream is not None:
             try:
                 stream.close(ignore_errors=True)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 log.debug("closing the output stream failed: %s", error)
             refresh_device_list()

@@ -99,7 +99,9 @@ class Player:
             return
         try:
             if not cancelled and self._trailing_silence_ms:
-                silence = np.zeros(self._output.rate * self._trailing_silence_ms // 1000, np.float32)
+                silence = np.zeros(
+                    self._output.rate * self._trailing_silence_ms // 1000, np.float32
+                )
                 self._output.write(silence)
             self._output.end(discard=cancelled)
         finally:

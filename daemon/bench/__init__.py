@@ -29,8 +29,17 @@ def _installed_engines() -> list[str]:
 
 
 def _measure(engine: str, model: str | None, settings: Settings, quick: bool) -> dict[str, Any]:
-    command = [sys.executable, "-m", "daemon.bench.engine", "--engine", engine,
-               "--threads", str(settings.engine.threads), "--cache-dir", str(settings.cache_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "daemon.bench.engine",
+        "--engine",
+        engine,
+        "--threads",
+        str(settings.engine.threads),
+        "--cache-dir",
+        str(settings.cache_dir),
+    ]
     if model:
         command += ["--model", model]
     if quick:

@@ -60,16 +60,20 @@ def main() -> None:
     for length, text in TEXTS.items():
         ratios = [elapsed / audio for elapsed, audio in (run(text) for _ in range(repeats))]
         rtf[str(length)] = round(statistics.median(ratios), 4)
-    print(json.dumps({
-        "engine": engine.name,
-        "revision": engine.revision,
-        "threads": args.threads,
-        "load_s": round(load_s, 3),
-        "warmup_s": round(warmup_s, 3),
-        "rtf": rtf,
-        "repeats": repeats,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "engine": engine.name,
+                "revision": engine.revision,
+                "threads": args.threads,
+                "load_s": round(load_s, 3),
+                "warmup_s": round(warmup_s, 3),
+                "rtf": rtf,
+                "repeats": repeats,
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -70,8 +70,11 @@ def say(args: argparse.Namespace, settings: Settings) -> int:
     try:
         client.connect(settings.mqtt.host, settings.mqtt.port, keepalive=30)
     except OSError as error:
-        print(f"voice-daemon say: cannot reach the broker at {settings.mqtt.host}:"
-              f"{settings.mqtt.port}: {error}", file=sys.stderr)
+        print(
+            f"voice-daemon say: cannot reach the broker at {settings.mqtt.host}:"
+            f"{settings.mqtt.port}: {error}",
+            file=sys.stderr,
+        )
         return 3
     client.loop_start()
     try:
@@ -80,14 +83,17 @@ def say(args: argparse.Namespace, settings: Settings) -> int:
         except queue.Empty:
             print("voice-daemon say: could not subscribe to events", file=sys.stderr)
             return 3
-        client.publish(topics.say, json.dumps(_request(args, request_id), ensure_ascii=False),
-                       qos=1)
+        client.publish(
+            topics.say, json.dumps(_request(args, request_id), ensure_ascii=False), qos=1
+        )
         deadline = time.monotonic() + args.timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                print(f"voice-daemon say: no end of request {request_id} after {args.timeout:g} s",
-                      file=sys.stderr)
+                print(
+                    f"voice-daemon say: no end of request {request_id} after {args.timeout:g} s",
+                    file=sys.stderr,
+                )
                 return 3
             try:
                 event = events.get(timeout=remaining)

@@ -31,8 +31,10 @@ def synth(args: argparse.Namespace, settings: Settings) -> int:
         if args.symbols is not None:
             synthesize_symbols = getattr(engine, "synthesize_symbols", None)
             if synthesize_symbols is None:
-                print(f"voice-daemon synth: --symbols needs the sambert engine, not {engine.name}",
-                      file=sys.stderr)
+                print(
+                    f"voice-daemon synth: --symbols needs the sambert engine, not {engine.name}",
+                    file=sys.stderr,
+                )
                 return 2
             lines = [
                 line.strip()
@@ -63,6 +65,9 @@ def synth(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     samples = np.clip(np.asarray(audio, dtype=np.float32) * args.volume, -1.0, 1.0)
     soundfile.write(args.output, samples, engine.sample_rate, subtype="PCM_16")
-    print(f"wrote {args.output}: {samples.size / engine.sample_rate:.2f} s at "
-          f"{engine.sample_rate} Hz", file=sys.stderr)
+    print(
+        f"wrote {args.output}: {samples.size / engine.sample_rate:.2f} s at "
+        f"{engine.sample_rate} Hz",
+        file=sys.stderr,
+    )
     return 0

@@ -74,8 +74,10 @@ def reference(model_cache: Path):  # type: ignore[no-untyped-def]
             first_max_chars=synthesis.first_sentence_chars,
         )
         return np.concatenate(
-            [engine.synthesize(s, voice=engine.default_voice(), emotion=emotion, speed=speed)
-             for s in sentences]
+            [
+                engine.synthesize(s, voice=engine.default_voice(), emotion=emotion, speed=speed)
+                for s in sentences
+            ]
         ).astype(np.float32)
 
     return render

@@ -12,8 +12,10 @@ from tests.rig import NODE, Broker, PulseRig, running_daemon, wait_until
 
 pytestmark = [pytest.mark.e2e]
 
-LONG = ("各位家庭成员请注意：由于小区管网维修，明天上午八点至下午六点将暂停供水，"
-        "请提前储存好生活用水。给您带来的不便，敬请谅解。")
+LONG = (
+    "各位家庭成员请注意：由于小区管网维修，明天上午八点至下午六点将暂停供水，"
+    "请提前储存好生活用水。给您带来的不便，敬请谅解。"
+)
 
 
 def config(model_cache: Path, **queue: object) -> dict[str, object]:
@@ -33,8 +35,9 @@ def loud_seconds(samples: np.ndarray, rate: int) -> float:
 def test_priority_order_ttl_duplicates_and_queue_full(
     tmp_path: Path, broker: Broker, pulse: PulseRig, model_cache: Path
 ) -> None:
-    with running_daemon(tmp_path, broker, config=config(model_cache, max_length=3),
-                        env=pulse.env()) as (_, watcher):
+    with running_daemon(
+        tmp_path, broker, config=config(model_cache, max_length=3), env=pulse.env()
+    ) as (_, watcher):
         watcher.say({"text": LONG, "id": "long"})
         watcher.wait_event("long", "started", 30)
         watcher.wait_state(lambda s: s["state"] == "speaking", what="speaking")
@@ -45,7 +48,8 @@ def test_priority_order_ttl_duplicates_and_queue_full(
         watcher.say({"text": "重复。", "id": "high"})
         assert watcher.wait_terminal("overflow")["code"] == "queue_full"
         duplicate = wait_until(
-            lambda: [e for e in watcher.events("high") if e["event"] == "rejected"], 10,
+            lambda: [e for e in watcher.events("high") if e["event"] == "rejected"],
+            10,
             "the duplicate's rejection",
         )
         assert [e["code"] for e in duplicate] == ["duplicate"]
@@ -56,8 +60,12 @@ def test_priority_order_ttl_duplicates_and_queue_full(
         order = [e["id"] for e in watcher.events() if e["event"] == "finished"]
         assert order == ["long", "high", "stale", "low"], order
         results = {e["id"]: e["result"] for e in watcher.events() if e["event"] == "finished"}
-        assert results == {"long": "completed", "high": "completed", "stale": "expired",
-                           "low": "completed"}
+        assert results == {
+            "long": "completed",
+            "high": "completed",
+            "stale": "expired",
+            "low": "completed",
+        }
         finished_ids = [e["id"] for e in watcher.events() if e["event"] == "finished"]
         assert len(finished_ids) == len(set(finished_ids))  # exactly one finished each
 
@@ -66,13 +74,20 @@ def test_preemption_and_stop_mid_sentence(
     tmp_path: Path, broker: Broker, pulse: PulseRig, model_cache: Path
 ) -> None:
     with running_daemon(tmp_path, broker, config=config(model_cache), env=pulse.env()) as (
-        _, watcher,
+        _,
+        watcher,
     ):
         watcher.say({"text": LONG, "id": "victim"})
         watcher.wait_event("victim", "started", 30)
         time.sleep(1.0)
-        watcher.say({"text": "警告：厨房检测到烟雾，请立即检查！", "id": "alarm",
-                     "priority": "critical", "emotion": "angry"})
+        watcher.say(
+            {
+                "text": "警告：厨房检测到烟雾，请立即检查！",
+                "id": "alarm",
+                "priority": "critical",
+                "emotion": "angry",
+            }
+        )
         victim = watcher.wait_terminal("victim", 10)
         assert (victim["result"], victim["error"]["code"]) == ("cancelled", "preempted")
         assert victim["audio_ms"] > 0

@@ -60,7 +60,8 @@ def test_every_bad_input_is_rejected_and_the_daemon_keeps_serving(
     tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cache: Path
 ) -> None:
     with running_daemon(tmp_path, broker, config=config(alsa, model_cache), env=alsa.env()) as (
-        daemon, watcher,
+        daemon,
+        watcher,
     ):
         for payload, _ in BAD_INPUT:
             watcher.say(payload)
@@ -69,13 +70,17 @@ def test_every_bad_input_is_rejected_and_the_daemon_keeps_serving(
         watcher.say({"text": "一切正常。", "id": "after"})
         assert watcher.wait_terminal("after")["result"] == "completed"
         rejected = wait_until(
-            lambda: (r := [e for e in watcher.events() if e["event"] == "rejected"])
-            and len(r) >= len(BAD_INPUT) + 2 and r,
-            10, "every rejection",
+            lambda: (
+                (r := [e for e in watcher.events() if e["event"] == "rejected"])
+                and len(r) >= len(BAD_INPUT) + 2
+                and r
+            ),
+            10,
+            "every rejection",
         )
         codes = [e["code"] for e in rejected]
         assert codes[: len(BAD_INPUT)] == [code for _, code in BAD_INPUT]
-        assert codes[len(BAD_INPUT):] == ["unknown_field", "invalid_field"]
+        assert codes[len(BAD_INPUT) :] == ["unknown_field", "invalid_field"]
         by_code = {e["code"]: e["message"] for e in rejected}
         assert "colour" in by_code["unknown_field"]
         assert "happy" in by_code["unknown_emotion"]  # lists the valid ones
@@ -87,10 +92,12 @@ def test_retained_say_is_ignored_and_all_topic_works(
     tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cache: Path
 ) -> None:
     publisher = Watcher(broker.port).start()
-    publisher.client.publish(f"voice/{NODE}/say", '{"id": "ghost", "text": "幽灵"}', qos=1,
-                             retain=True).wait_for_publish(5)
+    publisher.client.publish(
+        f"voice/{NODE}/say", '{"id": "ghost", "text": "幽灵"}', qos=1, retain=True
+    ).wait_for_publish(5)
     with running_daemon(tmp_path, broker, config=config(alsa, model_cache), env=alsa.env()) as (
-        daemon, watcher,
+        daemon,
+        watcher,
     ):
         watcher.say({"text": "大家好。", "id": "to-all"}, node="all")
         assert watcher.wait_terminal("to-all")["result"] == "completed"
@@ -103,8 +110,9 @@ def test_response_topic_and_mqtt311(
     tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cache: Path
 ) -> None:
     settings = config(alsa, model_cache, protocol="3.1.1")
-    watcher = Watcher(broker.port, protocol=mqtt.MQTTv311,
-                      subscribe_to=("voice/#", "replies/#")).start()
+    watcher = Watcher(
+        broker.port, protocol=mqtt.MQTTv311, subscribe_to=("voice/#", "replies/#")
+    ).start()
     with running_daemon(tmp_path, broker, config=settings, env=alsa.env(), watcher=watcher):
         watcher.say({"text": "三点一一。", "id": "v311"})
         assert watcher.wait_terminal("v311")["result"] == "completed"
@@ -112,8 +120,9 @@ def test_response_topic_and_mqtt311(
     v5 = Watcher(broker.port, subscribe_to=("voice/#", "replies/#")).start()
     second = tmp_path / "v5"
     second.mkdir()
-    with running_daemon(second, broker, config=config(alsa, model_cache), env=alsa.env(),
-                        watcher=v5):
+    with running_daemon(
+        second, broker, config=config(alsa, model_cache), env=alsa.env(), watcher=v5
+    ):
         props = Properties(PacketTypes.PUBLISH)
         props.ResponseTopic = "replies/me"
         props.CorrelationData = b"abc-123"
@@ -126,12 +135,16 @@ def test_response_topic_and_mqtt311(
 def test_sigterm_cancels_pending_and_exits_cleanly(
     tmp_path: Path, broker: Broker, pulse: PulseRig, model_cache: Path
 ) -> None:
-    settings = {"engine": {"name": "fastspeech2", "cache_dir": str(model_cache)},
-                "audio": {"device": "pulse"}}
+    settings = {
+        "engine": {"name": "fastspeech2", "cache_dir": str(model_cache)},
+        "audio": {"device": "pulse"},
+    }
     watcher = Watcher(broker.port).start()
     daemon = Daemon(tmp_path, broker.port, config=settings, env=pulse.env()).start()
     wait_ready(watcher, daemon)
-    watcher.say({"text": "这是一条比较长的通知，正在播放的时候守护进程会收到终止信号。", "id": "playing"})
+    watcher.say(
+        {"text": "这是一条比较长的通知，正在播放的时候守护进程会收到终止信号。", "id": "playing"}
+    )
     watcher.say({"text": "排队中。", "id": "waiting"})
     watcher.wait_event("playing", "started", 30)
     began = time.monotonic()
@@ -149,8 +162,7 @@ def test_sigkill_last_will_retained_state_and_persistent_session(
     tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cache: Path
 ) -> None:
     watcher = Watcher(broker.port).start()
-    daemon = Daemon(tmp_path, broker.port, config=config(alsa, model_cache),
-                    env=alsa.env()).start()
+    daemon = Daemon(tmp_path, broker.port, config=config(alsa, model_cache), env=alsa.env()).start()
     wait_ready(watcher, daemon)
     late = Watcher(broker.port).start()  # a dashboard subscribing later sees retained topics
     wait_until(lambda: late.availability() == "online", 5, "retained availability")
@@ -162,8 +174,9 @@ def test_sigkill_last_will_retained_state_and_persistent_session(
     wait_until(lambda: watcher.availability() == "offline", 5, "the last will")
     # Published while the daemon is dead: kept by the broker in the daemon's session.
     watcher.say({"text": "你回来了。", "id": "while-dead"})
-    restarted = Daemon(tmp_path, broker.port, config=config(alsa, model_cache),
-                       env=alsa.env()).start()
+    restarted = Daemon(
+        tmp_path, broker.port, config=config(alsa, model_cache), env=alsa.env()
+    ).start()
     try:
         assert watcher.wait_terminal("while-dead", 60)["result"] == "completed"
         assert watcher.availability() == "online"
@@ -180,8 +193,7 @@ def test_broker_restart_loses_nothing_and_repeats_nothing(
     broker = Broker(directory, persistence=True)
     broker.start()
     watcher = Watcher(broker.port, persistent=True).start()
-    daemon = Daemon(tmp_path, broker.port, config=config(alsa, model_cache),
-                    env=alsa.env()).start()
+    daemon = Daemon(tmp_path, broker.port, config=config(alsa, model_cache), env=alsa.env()).start()
     try:
         wait_ready(watcher, daemon)
         sender = Watcher(broker.port).start()
@@ -205,4 +217,24 @@ def test_broker_restart_loses_nothing_and_repeats_nothing(
     finally:
         daemon.stop()
         watcher.stop()
+        broker.stop()
+
+
+def test_broker_down_at_start_then_up(tmp_path: Path, alsa: AlsaCapture, model_cache: Path) -> None:
+    directory = tmp_path / "late-broker"
+    directory.mkdir()
+    broker = Broker(directory)  # port chosen, not started yet
+    daemon = Daemon(tmp_path, broker.port, config=config(alsa, model_cache), env=alsa.env()).start()
+    try:
+        time.sleep(3)
+        assert daemon.alive()
+        assert "cannot reach the broker" in daemon.log()
+        broker.start()
+        watcher = Watcher(broker.port).start()
+        wait_ready(watcher, daemon)
+        watcher.say({"text": "终于连上了。", "id": "late"})
+        assert watcher.wait_terminal("late", 60)["result"] == "completed"
+        watcher.stop()
+    finally:
+        daemon.stop()
         broker.stop()

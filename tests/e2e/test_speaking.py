@@ -25,7 +25,8 @@ def test_plain_and_json_requests_play_the_synthesized_audio(
     tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cache: Path, reference
 ) -> None:
     with running_daemon(tmp_path, broker, config=config(alsa, model_cache), env=alsa.env()) as (
-        daemon, watcher,
+        _,
+        watcher,
     ):
         assert watcher.availability() == "online"
         watcher.say("门口有人按门铃。")  # plain text
@@ -49,7 +50,8 @@ def test_volume_set_and_request_volume_scale_the_samples(
     tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cache: Path, reference
 ) -> None:
     with running_daemon(tmp_path, broker, config=config(alsa, model_cache), env=alsa.env()) as (
-        _, watcher,
+        _,
+        watcher,
     ):
         watcher.publish(f"voice/{NODE}/set", {"volume": 0.5})
         watcher.wait_state(lambda s: s["volume"] == 0.5, what="volume 0.5 in state")
@@ -63,20 +65,49 @@ def test_say_command_as_a_user_runs_it(
     tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cache: Path
 ) -> None:
     with running_daemon(tmp_path, broker, config=config(alsa, model_cache), env=alsa.env()) as (
-        daemon, _,
+        daemon,
+        _,
     ):
         done = subprocess.run(
-            [sys.executable, "-m", "daemon.cli", "-c", str(daemon.config_path), "say",
-             "洗衣机已经洗完了。", "--emotion", "calm", "--id", "cli-1"],
-            cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+            [
+                sys.executable,
+                "-m",
+                "daemon.cli",
+                "-c",
+                str(daemon.config_path),
+                "say",
+                "洗衣机已经洗完了。",
+                "--emotion",
+                "calm",
+                "--id",
+                "cli-1",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
         assert '"event": "queued"' in lines[0] and '"result": "completed"' in lines[-1]
         bad = subprocess.run(
-            [sys.executable, "-m", "daemon.cli", "-c", str(daemon.config_path), "say",
-             "你好", "--emotion", "furious"],
-            cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+            [
+                sys.executable,
+                "-m",
+                "daemon.cli",
+                "-c",
+                str(daemon.config_path),
+                "say",
+                "你好",
+                "--emotion",
+                "furious",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert bad.returncode == 2
         assert "unknown_emotion" in bad.stdout and "happy" in bad.stdout
@@ -84,8 +115,10 @@ def test_say_command_as_a_user_runs_it(
 
 def test_wav_dir_output(tmp_path: Path, broker: Broker, model_cache: Path, reference) -> None:
     wav_dir = tmp_path / "wavs"
-    settings = {"engine": {"name": "fastspeech2", "cache_dir": str(model_cache)},
-                "audio": {"output": "wav_dir", "wav_dir": str(wav_dir)}}
+    settings = {
+        "engine": {"name": "fastspeech2", "cache_dir": str(model_cache)},
+        "audio": {"output": "wav_dir", "wav_dir": str(wav_dir)},
+    }
     with running_daemon(tmp_path, broker, config=settings, env={}) as (_, watcher):
         watcher.say({"text": "热水器水温已达到45度。", "id": "../../etc/x"})
         assert watcher.wait_terminal("../../etc/x")["result"] == "completed"

@@ -25,8 +25,19 @@ def test_plain_text_is_a_request() -> None:
 
 
 def test_json_fields() -> None:
-    request = say({"text": "你好", "id": "a1", "emotion": "happy", "voice": "baker",
-                   "speed": 1.5, "volume": 0.5, "priority": "high", "interrupt": True, "ttl": 30})
+    request = say(
+        {
+            "text": "你好",
+            "id": "a1",
+            "emotion": "happy",
+            "voice": "baker",
+            "speed": 1.5,
+            "volume": 0.5,
+            "priority": "high",
+            "interrupt": True,
+            "ttl": 30,
+        }
+    )
     assert (request.id, request.emotion, request.voice) == ("a1", "happy", "baker")
     assert (request.speed, request.volume, request.priority) == (1.5, 0.5, "high")
     assert request.interrupt and request.preempts and request.ttl == 30
@@ -58,8 +69,9 @@ def test_json_fields() -> None:
         ("[" * 100000, "invalid_json", "JSON"),
     ],
 )
-def test_bad_say_payloads(payload: bytes | str | dict[str, object], code: str,
-                          mentions: str) -> None:
+def test_bad_say_payloads(
+    payload: bytes | str | dict[str, object], code: str, mentions: str
+) -> None:
     with pytest.raises(Rejected) as caught:
         say(payload)
     assert caught.value.code == code
@@ -82,7 +94,12 @@ def test_stop_and_set() -> None:
     with pytest.raises(Rejected, match="unknown_field"):
         parse_stop(b'{"everything": true}')
     command = parse_set(b'{"volume": 0.3, "muted": true, "emotion": "sad"}')
-    assert (command.volume, command.muted, command.emotion, command.voice) == (0.3, True, "sad", None)
+    assert (command.volume, command.muted, command.emotion, command.voice) == (
+        0.3,
+        True,
+        "sad",
+        None,
+    )
     with pytest.raises(Rejected, match="invalid_field"):
         parse_set(b'{"volume": 2}')
     with pytest.raises(Rejected, match="not_an_object"):

@@ -9,14 +9,23 @@ from daemon.request_queue import RequestQueue
 
 
 def request(request_id: str, priority: str = "normal", interrupt: bool = False) -> SayRequest:
-    return SayRequest(id=request_id, text="x", priority=priority,  # type: ignore[arg-type]
-                      interrupt=interrupt)
+    return SayRequest(
+        id=request_id,
+        text="x",
+        priority=priority,  # type: ignore[arg-type]
+        interrupt=interrupt,
+    )
 
 
 def test_priority_then_arrival() -> None:
     queue = RequestQueue(10)
-    for request_id, priority in [("a", "low"), ("b", "normal"), ("c", "high"), ("d", "normal"),
-                                 ("e", "critical")]:
+    for request_id, priority in [
+        ("a", "low"),
+        ("b", "normal"),
+        ("c", "high"),
+        ("d", "normal"),
+        ("e", "critical"),
+    ]:
         queue.push(request(request_id, priority))
     assert [queue.pop().id for _ in range(5)] == ["e", "c", "b", "d", "a"]  # type: ignore[union-attr]
     assert queue.pop() is None

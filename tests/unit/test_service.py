@@ -62,8 +62,11 @@ class Recorder:
         self.states.append(state)
 
     def of(self, request_id: str) -> list[str]:
-        return [e["event"] if e["event"] != "finished" else f"finished:{e['result']}"
-                for e in self.events if e["id"] == request_id]
+        return [
+            e["event"] if e["event"] != "finished" else f"finished:{e['result']}"
+            for e in self.events
+            if e["id"] == request_id
+        ]
 
     def finished(self) -> list[dict[str, Any]]:
         return [e for e in self.events if e["event"] == "finished"]
@@ -96,12 +99,23 @@ class Harness:
 @pytest.fixture
 async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     pace = getattr(request, "param", 0.0)
-    settings = settings_from_dict({"engine": {"name": "tone"}, "queue": {"max_length": 3},
-                                   "mqtt": {"max_payload_bytes": 2048}})
+    settings = settings_from_dict(
+        {
+            "engine": {"name": "tone"},
+            "queue": {"max_length": 3},
+            "mqtt": {"max_payload_bytes": 2048},
+        }
+    )
     engine = ToneEngine(seconds_per_char=0.05)
     output = MemoryOutput(pace=pace)
-    player = Player(output, source_rate=engine.sample_rate, block_ms=20, trailing_silence_ms=100,
-                    volume=1.0, muted=False)
+    player = Player(
+        output,
+        source_rate=engine.sample_rate,
+        block_ms=20,
+        trailing_silence_ms=100,
+        volume=1.0,
+        muted=False,
+    )
     recorder = Recorder()
     service = VoiceService(settings, engine, player, recorder)
     await service.load_engine()
@@ -150,8 +164,9 @@ async def test_stop_preempt_and_queue_full(harness: Harness) -> None:
     assert [e["code"] for e in rejected] == ["queue_full"]
     harness.command("stop", {"all": True})
     await harness.finished(5)
-    results = {e["id"]: (e["result"], e.get("error", {}).get("code"))
-               for e in harness.recorder.finished()}
+    results = {
+        e["id"]: (e["result"], e.get("error", {}).get("code")) for e in harness.recorder.finished()
+    }
     assert results["q1"] == ("cancelled", "stopped")
     assert len(harness.recorder.finished()) == len({e["id"] for e in harness.recorder.finished()})
 
@@ -171,8 +186,9 @@ async def test_duplicates_ttl_and_bad_input(harness: Harness) -> None:
     assert codes["bad-emotion"] == "unknown_emotion"
     assert codes["big"] == "payload_too_large"
     assert codes["emoji"] == "unspeakable_text"
-    assert "valid: beep" in next(e["message"] for e in harness.recorder.events
-                                 if e.get("code") == "unknown_voice")
+    assert "valid: beep" in next(
+        e["message"] for e in harness.recorder.events if e.get("code") == "unknown_voice"
+    )
     assert "invalid_json" in {e.get("code") for e in harness.recorder.events}
     # A request that waited longer than its ttl expires instead of playing.
     harness.service.ready.clear()
