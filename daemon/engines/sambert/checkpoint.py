@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,20 +20,22 @@ logger = logging.getLogger(__name__)
 
 def read_state_dict(path: Path, keys: tuple[str, ...]) -> dict[str, torch.Tensor]:
     """Load ``path`` with ``weights_only=True`` and return ``ckpt[keys[0]][keys[1]]...``."""
+    if not path.is_file():
+        raise ModelError(f"missing file: {path}")
+    if not _looks_like_torch_file(path):
+        raise ModelError(f"{path}: not a readable torch checkpoint (neither zip nor pickle)")
     try:
         # weights_only: a checkpoint is data, never code to run.
         obj: Any = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise ModelError(
             f"{path}: holds objects other than tensors and plain containers, refused by the "
-            f"safe loader (weights_only=True): {str(exc).splitlines()[0]}"
+            f"safe loader (weights_only=True): {_unpickler_reason(str(exc))}"
         ) from None
-    except FileNotFoundError:
-        raise ModelError(f"missing file: {path}") from None
     except Exception as exc:  # torch raises RuntimeError/EOFError/... for broken files
+        first = str(exc).splitlines()[0] if str(exc) else ""
         raise ModelError(
-            f"{path}: not a readable torch checkpoint ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''})"
+            f"{path}: not a readable torch checkpoint ({type(exc).__name__}: {first})"
         ) from None
     node = obj
     walked: list[str] = []
@@ -74,6 +77,22 @@ def load_strict(module: nn.Module, state: Mapping[str, torch.Tensor], where: Pat
             f"{where}: state dict does not match the model config; " + "; ".join(problems)
         )
     module.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+
+
+def _looks_like_torch_file(path: Path) -> bool:
+    """torch.save writes a zip archive (legacy: a pickle, starting with PROTO 0x80)."""
+    if zipfile.is_zipfile(path):
+        return True
+    with path.open("rb") as f:
+        return f.read(1) == b"\x80"
+
+
+def _unpickler_reason(message: str) -> str:
+    """The one informative line of torch's long weights_only error."""
+    for line in message.splitlines():
+        if "WeightsUnpickler error:" in line:
+            return line.split("WeightsUnpickler error:", 1)[1].split(". Please use")[0].strip()
+    return message.splitlines()[0] if message else ""
 
 
 def _names(items: list[str], limit: int = 12) -> str:
