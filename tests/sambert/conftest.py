@@ -28,11 +28,18 @@ class Tok:
 def fake_analyze(sentence: str) -> list[Tok]:
     """A fixed analysis, whatever the sentence: 今天天气很好，我们去公园散步吧。"""
     return [
-        Tok("今天", ["jin1", "tian1"]), Tok("天气", ["tian1", "qi4"]), Tok("很", ["hen3"]),
-        Tok("好", ["hao3"]), Tok("，", [], True), Tok("我们", ["wo3", "men5"]),
-        Tok("去", ["qu4"]), Tok("公园", ["gong1", "yuan2"]), Tok("散步", ["san4", "bu4"]),
-        Tok("吧", ["ba5"]), Tok("。", [], True),
-    ]  # fmt: skip
+        Tok("今天", ["jin1", "tian1"]),
+        Tok("天气", ["tian1", "qi4"]),
+        Tok("很", ["hen3"]),
+        Tok("好", ["hao3"]),
+        Tok("，", [], True),
+        Tok("我们", ["wo3", "men5"]),
+        Tok("去", ["qu4"]),
+        Tok("公园", ["gong1", "yuan2"]),
+        Tok("散步", ["san4", "bu4"]),
+        Tok("吧", ["ba5"]),
+        Tok("。", [], True),
+    ]
 
 
 @pytest.fixture(scope="session")

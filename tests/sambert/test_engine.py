@@ -37,10 +37,10 @@ def test_configured_emotions(tiny_model: Path) -> None:
     eng = SambertEngine(str(tiny_model), emotions={"zhiyan_emo": ["Happy", "calm"]})
     assert eng.emotions("zhiyan_emo") == ["neutral", "happy", "calm"]
     assert eng.emotions("zhitian_emo") == list(DEFAULT_EMO_EMOTIONS)
-    with pytest.raises(EngineError, match="unknown emotion.*joyful") as info:
+    with pytest.raises(EngineError, match=r"unknown emotion.*joyful") as info:
         SambertEngine(str(tiny_model), emotions={"zhiyan_emo": ["joyful"]})
     assert info.value.code == "config"
-    with pytest.raises(EngineError, match="unknown voice.*nobody"):
+    with pytest.raises(EngineError, match=r"unknown voice.*nobody"):
         SambertEngine(str(tiny_model), emotions={"nobody": ["happy"]}, analyzer=fake_analyze).load()
 
 
@@ -104,13 +104,14 @@ def test_revision_follows_checkpoints(tiny_model: Path, tmp_path: Path) -> None:
 
 
 def test_with_the_shared_text_frontend(tiny_model: Path) -> None:
-    from daemon import text  # noqa: PLC0415
+    from daemon import text
 
     if not hasattr(text, "analyze"):
         pytest.skip("daemon.text.analyze is not implemented yet")
     eng = SambertEngine(str(tiny_model), threads=1)
-    audio = eng.synthesize("今天天气很好，我们去公园散步吧。", voice="zhitian_emo",
-                           emotion="happy", speed=1.0)  # fmt: skip
+    audio = eng.synthesize(
+        "今天天气很好，我们去公园散步吧。", voice="zhitian_emo", emotion="happy", speed=1.0
+    )
     assert len(audio) > 16000
 
 
@@ -131,6 +132,12 @@ def test_no_official_stack_modules_after_synthesis(tiny_model: Path) -> None:
         """
     )
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
-                         text=True, check=True, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert "BAD []" in out.stdout, out.stdout + out.stderr

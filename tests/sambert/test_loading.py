@@ -6,6 +6,8 @@ import datetime
 import json
 import re
 import shutil
+import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,8 +80,10 @@ def test_missing_checkpoint(model_copy: Path) -> None:
 
 
 def test_missing_model_param(model_copy: Path) -> None:
-    edit_yaml(model_copy / AM_CFG,
-              lambda c: c["Model"]["KanTtsSAMBERT"]["params"].pop("decoder_num_layers"))  # fmt: skip
+    edit_yaml(
+        model_copy / AM_CFG,
+        lambda c: c["Model"]["KanTtsSAMBERT"]["params"].pop("decoder_num_layers"),
+    )
     fails(model_copy, r"missing key\(s\) Model\.KanTtsSAMBERT\.params\.decoder_num_layers")
 
 
@@ -156,7 +160,6 @@ def test_legacy_model_card_without_mask_symbol(model_copy: Path) -> None:
 
 
 def test_model_id_without_modelscope(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys  # noqa: PLC0415
 
     monkeypatch.setitem(sys.modules, "modelscope", None)
     err = fails(Path("damo/speech_sambert-hifigan_tts_zh-cn_16k"), "pip install modelscope")
@@ -166,8 +169,6 @@ def test_model_id_without_modelscope(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_model_id_uses_snapshot_download(
     monkeypatch: pytest.MonkeyPatch, tiny_model: Path, tmp_path: Path
 ) -> None:
-    import sys  # noqa: PLC0415
-    import types  # noqa: PLC0415
 
     calls: list[tuple[str, str | None]] = []
 

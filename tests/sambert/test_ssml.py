@@ -15,8 +15,12 @@ def test_mixed_segments_keep_order() -> None:
         "<speak>你好，<emotion category='Sad'>我有点难过</emotion>"
         '<emotion category="angry">别说了</emotion>再见</speak>'
     )
-    assert parse_ssml(text) == [(None, "你好，"), ("sad", "我有点难过"), ("angry", "别说了"),
-                                (None, "再见")]  # fmt: skip
+    assert parse_ssml(text) == [
+        (None, "你好，"),
+        ("sad", "我有点难过"),
+        ("angry", "别说了"),
+        (None, "再见"),
+    ]
 
 
 def test_plain_text_and_entities() -> None:
@@ -26,7 +30,10 @@ def test_plain_text_and_entities() -> None:
 
 
 def test_nested_other_tags_and_unbalanced_close() -> None:
-    text = '<speak><emotion category="fear"><break time="1s"/>小心<s>点</s></emotion></emotion>好</speak>'
+    text = (
+        '<speak><emotion category="fear"><break time="1s"/>小心<s>点</s></emotion>'
+        "</emotion>好</speak>"
+    )
     assert parse_ssml(text) == [("fear", "小心点"), (None, "好")]
 
 

@@ -18,14 +18,22 @@ STOCK = {
         "speaker_list": "F7",
     }
 }
-NI = "{n_c$tone3$s_begin$word_begin$emotion_neutral$F7} {i_c$tone3$s_end$word_end$emotion_neutral$F7}"
+NI = (
+    "{n_c$tone3$s_begin$word_begin$emotion_neutral$F7} "
+    "{i_c$tone3$s_end$word_end$emotion_neutral$F7}"
+)
 
 
 def test_vocabulary_sizes_as_the_official_loader_builds_them() -> None:
     units = LinguisticUnits.from_config(STOCK)
     assert units.sizes() == {
-        "sy": 147, "tone": 10, "syllable_flag": 8, "word_segment": 8, "emotion": 36, "speaker": 4,
-    }  # fmt: skip
+        "sy": 147,
+        "tone": 10,
+        "syllable_flag": 8,
+        "word_segment": 8,
+        "emotion": 36,
+        "speaker": 4,
+    }
     legacy = LinguisticUnits.from_config(STOCK, has_mask=False).sizes()
     assert legacy["sy"] == 146
     assert legacy["speaker"] == 3
@@ -84,17 +92,40 @@ def test_malformed_lines(line: str, message: str) -> None:
     ("pinyin", "phones"),
     [
         # A sample of KAN-TTS's py2phoneMap.txt (the rules reproduce all 660 entries).
-        ("a", "ga a_c"), ("er", "ge er_c"), ("ou", "go ou_c"), ("ba", "b_c a_c"),
-        ("zhi", "zh_c ih_c"), ("ri", "r_c ih_c"), ("si", "s_c ii_c"), ("xi", "xx_c i_c"),
-        ("ju", "j_c v_c"), ("quan", "q_c van_c"), ("xue", "xx_c ve_c"), ("jun", "j_c vn_c"),
-        ("lv", "l_c v_c"), ("nve", "n_c ve_c"), ("diu", "d_c iou_c"), ("gui", "g_c uei_c"),
-        ("lun", "l_c uen_c"), ("yi", "y_c i_c"), ("ye", "y_c e_c"), ("you", "y_c ou_c"),
-        ("yu", "y_c v_c"), ("yuan", "y_c van_c"), ("yong", "y_c ong_c"), ("wu", "w_c u_c"),
-        ("wei", "w_c ei_c"), ("weng", "w_c eng_c"), ("jiong", "j_c iong_c"),
-        ("huar", "h_c uar_c"), ("ger", "g_c er_c"), ("zhir", "zh_c ihr_c"),
-        ("duir", "d_c ueir_c"), ("yer", "y_c er_c"),
+        ("a", "ga a_c"),
+        ("er", "ge er_c"),
+        ("ou", "go ou_c"),
+        ("ba", "b_c a_c"),
+        ("zhi", "zh_c ih_c"),
+        ("ri", "r_c ih_c"),
+        ("si", "s_c ii_c"),
+        ("xi", "xx_c i_c"),
+        ("ju", "j_c v_c"),
+        ("quan", "q_c van_c"),
+        ("xue", "xx_c ve_c"),
+        ("jun", "j_c vn_c"),
+        ("lv", "l_c v_c"),
+        ("nve", "n_c ve_c"),
+        ("diu", "d_c iou_c"),
+        ("gui", "g_c uei_c"),
+        ("lun", "l_c uen_c"),
+        ("yi", "y_c i_c"),
+        ("ye", "y_c e_c"),
+        ("you", "y_c ou_c"),
+        ("yu", "y_c v_c"),
+        ("yuan", "y_c van_c"),
+        ("yong", "y_c ong_c"),
+        ("wu", "w_c u_c"),
+        ("wei", "w_c ei_c"),
+        ("weng", "w_c eng_c"),
+        ("jiong", "j_c iong_c"),
+        ("huar", "h_c uar_c"),
+        ("ger", "g_c er_c"),
+        ("zhir", "zh_c ihr_c"),
+        ("duir", "d_c ueir_c"),
+        ("yer", "y_c er_c"),
     ],
-)  # fmt: skip
+)
 def test_pinyin_to_phones(pinyin: str, phones: str) -> None:
     assert " ".join(syllable_phones(pinyin)) == phones
 
