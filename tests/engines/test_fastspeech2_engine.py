@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from daemon.engines.base import EngineError
 from daemon.engines.fastspeech2 import FastSpeech2Engine
+from daemon.engines.fastspeech2 import engine as engine_module
 from daemon.engines.fastspeech2.prosody import EMOTIONS
 from tests.engines.audio_features import (
     active_rms_db,
@@ -167,8 +169,6 @@ def test_synthesize_before_load_is_an_engine_error(tmp_path: Path) -> None:
 
 
 def test_concurrent_calls_match_serial(fs2_engine: FastSpeech2Engine) -> None:
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
     def say(sentence: str) -> np.ndarray:
         return fs2_engine.synthesize(sentence, voice="baker", emotion="neutral", speed=1.0)
 
@@ -177,3 +177,15 @@ def test_concurrent_calls_match_serial(fs2_engine: FastSpeech2Engine) -> None:
         parallel = list(pool.map(say, SENTENCES * 2))
     for i, audio in enumerate(parallel):
         assert np.array_equal(audio, serial[i % len(SENTENCES)])
+
+
+def test_windowed_vocoder_equals_one_pass(
+    fs2_engine: FastSpeech2Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory-bounded vocoding must not change a single sample."""
+    sentence = "明天是十二月一日，星期二，北京晴转多云，最高气温八度，最低气温零下二度。"
+    windowed = fs2_engine.synthesize(sentence, voice="baker", emotion="neutral", speed=1.0)
+    assert len(windowed) > engine_module._VOCODER_WINDOW * 300 * 2  # really several windows
+    monkeypatch.setattr(engine_module, "_VOCODER_WINDOW", 100_000)
+    one_pass = fs2_engine.synthesize(sentence, voice="baker", emotion="neutral", speed=1.0)
+    assert np.array_equal(windowed, one_pass)
