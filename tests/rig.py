@@ -63,8 +63,11 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, step: fl
 class Broker:
     """mosquitto on a free loopback port; can be stopped and restarted on the same port."""
 
-    def __init__(self, directory: Path, *, persistence: bool = False, extra: str = "") -> None:
+    def __init__(
+        self, directory: Path, *, persistence: bool = False, extra: str = "", anonymous: bool = True
+    ) -> None:
         self.directory = directory
+        self.anonymous = anonymous
         self.port = free_port()
         self.persistence = persistence
         self.extra = extra
@@ -75,7 +78,7 @@ class Broker:
         conf = self.directory / "mosquitto.conf"
         lines = [
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
+            f"allow_anonymous {'true' if self.anonymous else 'false'}",
             "log_dest stderr",
             "user root",
             f"persistence {'true' if self.persistence else 'false'}",
