@@ -1,0 +1,225 @@
+"""Words and their syllables: jieba segmentation, pypinyin readings, neutral tones, sandhi.
+
+pypinyin reads each jieba word with its phrase dictionary, which settles most
+polyphones from context (银行 hang2, 行走 xing2, 长大 zhang3, 还是 hai2). We add
+neutral tones pypinyin leaves out (word-final 们/子/儿, reduplicated kinship terms and
+verbs, particles) and then the tone sandhi of :mod:`daemon.text.sandhi`.
+
+Erhua is kept simple: 儿 keeps its own syllable, ``er5`` when it is a suffix
+(一会儿 yi2 hui4 er5), ``er2`` when it means a child (女儿); the engine joins them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pypinyin import Style, lazy_pinyin
+from pypinyin.constants import PHRASES_DICT
+from pypinyin.seg.mmseg import seg
+
+from daemon.text import sandhi
+from daemon.text.chars import PAUSE_PUNCT, is_readable_han
+from daemon.text.normalize import normalize
+from daemon.text.segment import cut
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Token:
+    """One jieba word (or one punctuation mark) of a sentence."""
+
+    text: str
+    """The word as it appears in the normalized sentence."""
+    syllables: tuple[str, ...]
+    """One TONE3 syllable per character (``"ni3"``, neutral ``"de5"``); empty for marks."""
+    is_punct: bool
+    """A pause mark (``，。！？；：、``), with no syllables."""
+
+
+#: Particles read with the neutral tone when they stand as their own word.
+_PARTICLES = {
+    "的": "de5",
+    "了": "le5",
+    "吗": "ma5",
+    "呢": "ne5",
+    "吧": "ba5",
+    "啊": "a5",
+    "呀": "ya5",
+    "嘛": "ma5",
+    "啦": "la5",
+    "着": "zhe5",
+    "们": "men5",
+    "么": "me5",
+}
+#: Suffixes read neutral at the end of a word pypinyin does not know as a phrase.
+_NEUTRAL_SUFFIXES = {"们": "men5", "子": "zi5", "的": "de5", "了": "le5", "吧": "ba5",
+                     "呢": "ne5", "吗": "ma5", "么": "me5"}  # fmt: skip
+#: Words ending in 子 that keep its full tone (a person or a particle, not a suffix).
+_FULL_ZI = frozenset(
+    {
+        "男子",
+        "女子",
+        "孔子",
+        "老子",
+        "君子",
+        "弟子",
+        "太子",
+        "王子",
+        "公子",
+        "天子",
+        "赤子",
+        "游子",
+        "瓜子",
+        "莲子",
+        "棋子",
+        "孝子",
+        "才子",
+        "电子",
+        "原子",
+        "分子",
+        "质子",
+        "中子",
+        "离子",
+        "粒子",
+        "因子",
+        "量子",
+        "光子",
+        "孢子",
+        "精子",
+        "卵子",
+    }
+)
+#: A reduplicated character whose second occurrence is neutral: kinship terms
+#: (妈妈 ma1 ma5) and verbs tried out briefly (看看 kan4 kan5).
+_REDUPLICATED_NEUTRAL = frozenset(
+    "妈爸哥姐弟妹爷奶姥舅叔婶姑伯婆宝娃看听想说试走尝问找聊歇玩逛摸洗擦谈"
+)
+#: 儿 meaning "child" keeps er2 at the end of a word.
+_CHILD_ER = frozenset(
+    {
+        "女儿",
+        "婴儿",
+        "孤儿",
+        "健儿",
+        "幼儿",
+        "宠儿",
+        "男儿",
+        "胎儿",
+        "患儿",
+        "少儿",
+        "育儿",
+        "孙儿",
+        "侄儿",
+        "混血儿",
+        "新生儿",
+        "托儿",
+        "儿",
+        "宝儿",
+    }
+)
+#: 长 is zhang3 (grow) before these, otherwise chang2 (long); pypinyin says zhang3.
+_GROW_AFTER = frozenset("了大高出成得")
+#: Before 得, a pronoun makes it dei3 (must): 我得走了.
+_PRONOUNS = frozenset(
+    {"我", "你", "他", "她", "它", "您", "咱", "我们", "你们", "他们", "她们", "咱们", "大家"}
+)
+_PHRASE_SEGMENTER = seg
+
+
+def analyze(sentence: str) -> list[Token]:
+    """jieba words of ``sentence`` with pinyin after polyphones, neutral tones and sandhi.
+
+    The sentence is normalized first (a no-op on normalized text), so every token is
+    either readable Chinese with one syllable per character or a pause mark.
+    """
+    text = normalize(sentence).text
+    words = cut(text)
+    syllables: list[list[str]] = []
+    pos = 0
+    for word in words:
+        pos += len(word)
+        syllables.append(_lexical(word, text[pos : pos + 1]) if word not in PAUSE_PUNCT else [])
+    _readings_in_context(words, syllables)
+    sandhi.apply(words, syllables)
+    return [
+        Token(word, tuple(word_syllables), not word_syllables)
+        for word, word_syllables in zip(words, syllables, strict=True)
+    ]
+
+
+def _lexical(word: str, following: str) -> list[str]:
+    """Dictionary syllables of a word of readable Han characters.
+
+    A word pypinyin knows is read as a phrase; any other word is cut with pypinyin's
+    own phrase segmenter first (银行卡 -> 银行|卡), since given a whole unknown word
+    pypinyin falls back to each character's default reading.
+    """
+    pieces = [word] if word in PHRASES_DICT else list(_PHRASE_SEGMENTER.cut(word))
+    readings = lazy_pinyin(pieces, style=Style.TONE3, neutral_tone_with_five=True)
+    if len(readings) != len(word) or not all(is_readable_han(ch) for ch in word):
+        # A punctuation run jieba kept as one word, or a mismatch: read per character.
+        log.debug("reading %r character by character", word)
+        readings = [_char_reading(ch) for ch in word]
+    syllables = [r.replace("ü", "v") for r in readings]
+    pos = 0
+    for piece in pieces:
+        if len(piece) == 1 and len(word) > 1:
+            _single_in_word(word, pos, following, syllables)
+        pos += len(piece)
+    return syllables
+
+
+def _char_reading(char: str) -> str:
+    readings = lazy_pinyin(char, style=Style.TONE3, neutral_tone_with_five=True)
+    return readings[0] if readings and readings[0] != char else "de5"
+
+
+def _single_in_word(word: str, pos: int, following: str, syllables: list[str]) -> None:
+    """A character of an unknown word that no known phrase covered; ``following`` is the
+    character after the word, for context."""
+    char = word[pos]
+    nxt = word[pos + 1 : pos + 2] or following
+    if char == "得" and 0 < pos < len(word) - 1:
+        syllables[pos] = "de5"  # complement marker: 跑得快, 看得见
+    elif char == "长":
+        syllables[pos] = "zhang3" if nxt and nxt in _GROW_AFTER else "chang2"
+
+
+def _readings_in_context(words: list[str], syllables: list[list[str]]) -> None:
+    for w, word in enumerate(words):
+        word_syllables = syllables[w]
+        if not word_syllables:
+            continue
+        prev = words[w - 1] if w else ""
+        nxt = words[w + 1] if w + 1 < len(words) else ""
+        if len(word) == 1:
+            _single(word, prev, nxt, word_syllables)
+            continue
+        last = word[-1]
+        if last == "儿":
+            word_syllables[-1] = "er2" if word in _CHILD_ER else "er5"
+        elif word in _FULL_ZI:
+            word_syllables[-1] = "zi3"  # pypinyin makes every unknown word's 子 neutral
+        elif last in _NEUTRAL_SUFFIXES and word not in PHRASES_DICT:
+            word_syllables[-1] = _NEUTRAL_SUFFIXES[last]
+        if len(word) == 2 and word[0] == word[1] and word[0] in _REDUPLICATED_NEUTRAL:
+            word_syllables[1] = sandhi.with_tone(word_syllables[1], 5)
+
+
+def _single(word: str, prev: str, nxt: str, word_syllables: list[str]) -> None:
+    after_word = bool(prev) and prev not in PAUSE_PUNCT
+    if word in _PARTICLES and (after_word or word in "的了着们么"):
+        word_syllables[0] = _PARTICLES[word]
+    elif word == "地":
+        # Adverbial 地 (认真地学习) follows a longer word and precedes a verb.
+        adverbial = after_word and len(prev) >= 2 and bool(nxt) and nxt not in PAUSE_PUNCT
+        word_syllables[0] = "de5" if adverbial else "di4"
+    elif word == "得":
+        if prev in _PRONOUNS:
+            word_syllables[0] = "dei3"
+        else:
+            word_syllables[0] = "de5" if after_word else "de2"
+    elif word == "长":
+        word_syllables[0] = "zhang3" if nxt[:1] and nxt[0] in _GROW_AFTER else "chang2"
