@@ -24,7 +24,8 @@ _NUMBERISH = NUMERAL_CHARS | {"点"}
 def split_sentences(
     text: str, max_chars: int = 50, first_max_chars: int | None = None
 ) -> list[str]:
-    """Sentences of ``text``, none longer than ``max_chars`` unless a single word is.
+    """Sentences of ``text``, none longer than ``max_chars`` (not counting trailing
+    pause marks, which always stay with the words before them).
 
     ``first_max_chars`` bounds the first piece only, so that the first audio comes fast:
     a long first sentence is then cut at its first clause mark(s) within that bound.
@@ -37,7 +38,11 @@ def split_sentences(
         if len(sentence) <= limit:
             pieces.append(sentence)
             continue
-        pieces.extend(_pack(_clauses(sentence), limit, max_chars))
+        for piece in _pack(_clauses(sentence), limit, max_chars):
+            if pieces and all(ch in _MARKS for ch in piece):
+                pieces[-1] += piece  # marks ride along with their words, past the limit
+            else:
+                pieces.append(piece)
     return pieces
 
 
