@@ -81,6 +81,7 @@ _DATE_AFTER = (
     "周", "星期", "礼拜", "号", "日", "上午", "下午", "晚上", "早上", "中午", "凌晨",
     "傍晚", "前", "之前", "以前", "后", "之后", "以后", "起", "开始", "当天", "到", "至",
 )  # fmt: skip
+_CLOCK_UNITS = "年月日号点时分秒"
 _DATE_BEFORE = (
     "日期",
     "截至",
@@ -370,6 +371,11 @@ def _read_single(text: str, pos: int, q: _Quantity) -> str:
     number = q.number
     whole_number = number.isdigit()
     if not q.sign and not q.suffix and whole_number:
+        if number.startswith("0") and len(number) == 2 and after[:1] in _CLOCK_UNITS:
+            # 8点08分 八点零八分, 01月 一月: a padded field of a date or time.
+            if after[:1] == "年":
+                return digits(number)  # 06年 零六年
+            return _sixty(number) if after[:1] in "分秒" else cardinal(number)
         if _code_context(text, pos, after, number):
             return digits(number, phone=True)
         if len(number) == 4 and after.lstrip(" ").startswith("年"):

@@ -181,8 +181,8 @@ def _single_in_word(word: str, pos: int, following: str, syllables: list[str]) -
     character after the word, for context."""
     char = word[pos]
     nxt = word[pos + 1 : pos + 2] or following
-    if char == "得" and 0 < pos < len(word) - 1:
-        syllables[pos] = "de5"  # complement marker: 跑得快, 看得见
+    if char == "得" and pos > 0:
+        syllables[pos] = "de5"  # complement marker: 跑得快, 过得 (known words: 获得 de2)
     elif char == "长":
         syllables[pos] = "zhang3" if nxt and nxt in _GROW_AFTER else "chang2"
 

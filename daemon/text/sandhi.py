@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from daemon.text.chars import NUMERAL_CHARS
 
 _DIGITS = frozenset("零〇一二三四五六七八九幺")
-_YI1_AFTER = frozenset("第零一二三四五六七八九十幺期周拜")
+_YI1_AFTER = frozenset("第零一二三四五六七八九十幺期拜")  # 星期一, 礼拜一
 _YI1_BEFORE = frozenset("月号")
 _TIME_AFTER_DIAN = _DIGITS | frozenset("半钟整")
 _BU_NEUTRAL_WORDS = frozenset(

@@ -61,6 +61,9 @@ UNITS: dict[str, str] = {
     "kcal": "千卡",
     "lux": "勒克斯",
     "rpm": "转每分钟",
+    "Mbps": "兆比特每秒",
+    "Gbps": "吉比特每秒",
+    "kbps": "千比特每秒",
 }
 
 _UNIT_ALTERNATION = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))

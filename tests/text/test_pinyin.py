@@ -41,6 +41,7 @@ def word(text: str, target: str) -> list[str]:
         ("我得去了", "得", ["dei3"]),
         ("我得走了", "得", ["dei2"]),  # dei3 before a third tone
         ("跑得很快", "得", ["de5"]),
+        ("今天过得怎么样", "得", ["de5"]),
         ("认真地学习", "地", ["de5"]),
         ("这块地", "地", ["di4"]),
         ("女儿", "女儿", ["nv3", "er2"]),
@@ -92,6 +93,8 @@ def test_third_tone_sandhi_stops_at_a_pause() -> None:
         ("十二月一日", ["shi2", "er4", "yue4", "yi1", "ri4"]),
         ("看一看", ["kan4", "yi5", "kan4"]),
         ("一", ["yi1"]),
+        ("一周一次", ["yi4", "zhou1", "yi2", "ci4"]),
+        ("一万两千", ["yi2", "wan4", "liang3", "qian1"]),
     ],
 )
 def test_yi_sandhi(text: str, expected: list[str]) -> None:
