@@ -1,15 +1,27 @@
 """Text normalization: any string -> Chinese characters and pause marks only.
 
-Choices where the spec was silent (kept in sync with the tests):
+Numbers, dates, times, codes, ranges and units are read by :mod:`daemon.text.numeric`,
+Latin letters by :mod:`daemon.text.letters`; everything else is handled here. Choices
+where the spec was silent (the tests pin each of them):
 
-- Quotes of every kind, ``·`` in names, ``_`` and ``'`` are removed: they carry no sound.
+- Full-width and compatibility forms are folded with NFKC (except ² ³, kept for m², and
+  the Chinese comma); other scripts' digits read as digits; é reads as e.
+- Quotes of every kind, ``·`` in names, ``_`` and zero-width/format characters are
+  removed: they carry no sound.
 - Brackets, dashes (— – ~ and a ``-`` not joining two letters or digits), ``|`` and
-  bullets become a comma pause; an ellipsis too. Line breaks end a sentence (。).
+  bullets become a comma pause, and so does an ellipsis; a line break ends a sentence.
 - A ``-`` between letters or digits (Wi-Fi, A-1) joins them silently.
 - ``/`` after a number and its unit means "per" (5元/斤 -> 五元每斤), else a 、 pause.
 - A run of pause marks keeps the strongest one (?! -> ？); leading marks are removed.
+- Symbols with a reading are read (& 和, @ 艾特, = 等于, + 加, ° 度, ...).
 - Everything else that cannot be read (emoji, other scripts, rare symbols, control
   characters, Han characters pypinyin has no reading for) is listed in ``dropped``.
+
+Number choices: phone numbers and codes are read digit by digit with 1 as 幺 (their
+common spoken form); years (four digits before 年, or in a date) digit by digit with
+一; decimals read every written digit (12.50 -> 十二点五零); 2 is 两 before measure
+words and leading 千/万/亿 (两个, 两点, 两千), 二 otherwise (二号, 第二); a minus sign
+is 零下 for temperatures (℃, °, 度, or after 温度/气温) and 负 otherwise.
 """
 
 from __future__ import annotations
