@@ -28,7 +28,7 @@ class Failure:
         return {"code": self.code, "message": self.message}
 
 
-def _event(name: str, request_id: str, **fields: Any) -> dict[str, Any]:
+def _event(name: str, request_id: str | None, **fields: Any) -> dict[str, Any]:
     return {"event": name, "id": request_id, "time": round(time.time(), 3), **fields}
 
 
@@ -40,7 +40,8 @@ def started(request_id: str, latency_ms: float) -> dict[str, Any]:
     return _event("started", request_id, latency_ms=round(latency_ms, 1))
 
 
-def rejected(request_id: str, code: str, message: str) -> dict[str, Any]:
+def rejected(request_id: str | None, code: str, message: str) -> dict[str, Any]:
+    """``request_id`` is None when the payload could not be read far enough to find one."""
     return _event("rejected", request_id, code=code, message=message)
 
 

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,10 @@ class MqttLink:
         self._on_message = on_message
         self._on_connected = on_connected
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = threading.Event()
+        self._connector = threading.Thread(
+            target=self._connect_until_up, name="mqtt-connect", daemon=True
+        )
         self.connected = asyncio.Event()
         self._v5 = settings.protocol == "5"
         client_id = settings.client_id or f"voice-daemon-{node}"
@@ -194,20 +199,40 @@ class MqttLink:
         self._on_connected()
 
     def start(self) -> None:
-        """Connect in the background; paho keeps retrying until the broker answers."""
+        """Connect in the background, retrying with back-off until the broker answers."""
         self._loop = asyncio.get_running_loop()
+        self._connector.start()
+
+    def _connect_until_up(self) -> None:
+        """The first connection, on a thread of its own so the reason of each failure (refused,
+        TLS verification, DNS) can be logged; afterwards paho's loop reconnects by itself."""
         properties = None
         if self._v5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = self._settings.session_expiry_s
-        self._client.connect_async(
-            self._settings.host,
-            self._settings.port,
-            keepalive=self._settings.keepalive_s,
-            clean_start=False if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
-            properties=properties,
-        )
-        self._client.loop_start()
+        delay = self._settings.reconnect_min_s
+        while not self._stopping.is_set():
+            try:
+                self._client.connect(
+                    self._settings.host,
+                    self._settings.port,
+                    keepalive=self._settings.keepalive_s,
+                    clean_start=False if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+                    properties=properties,
+                )
+            except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+                log.warning(
+                    "[-] cannot reach the broker at %s:%d: %s; retrying in %.0f s",
+                    self._settings.host,
+                    self._settings.port,
+                    error,
+                    delay,
+                )
+                self._stopping.wait(delay)
+                delay = min(delay * 2, self._settings.reconnect_max_s)
+                continue
+            self._client.loop_start()
+            return
 
     def event(self, event: dict[str, Any], reply_to: ReplyTo | None) -> None:
         """Publish an event; terminal ones also go to the request's MQTT 5 response topic."""
@@ -226,6 +251,9 @@ class MqttLink:
 
     def stop(self) -> None:
         """Publish offline (the clean-shutdown twin of the last will) and disconnect."""
+        self._stopping.set()
+        if self._connector.is_alive():
+            self._connector.join(timeout=5)
         info = self._client.publish(self.topics.availability, "offline", qos=1, retain=True)
         if self.connected.is_set():
             try:

@@ -175,9 +175,9 @@ class VoiceService:
             elif message.kind == "set":
                 self._handle_set(message)
         except Rejected as rejected:
-            log.warning("[%s] rejected %s: %s", rejected.request_id, message.kind, rejected)
+            log.warning("[%s] rejected %s: %s", rejected.request_id or "-", message.kind, rejected)
             self._publisher.event(
-                events.rejected(rejected.request_id or "", rejected.code, rejected.message),
+                events.rejected(rejected.request_id, rejected.code, rejected.message),
                 message.reply_to if message.kind == "say" else None,
             )
         except Exception:
