@@ -112,7 +112,7 @@ def read_numeric(text: str, pos: int) -> Reading | None:
         return _currency(text, pos)
     if char in _SIGN:
         return _signed(text, pos)
-    if not char.isdigit():
+    if not _is_digit(char):
         return None
     for reader in (
         _date,
@@ -133,7 +133,7 @@ def read_numeric(text: str, pos: int) -> Reading | None:
 
 def is_sign_position(text: str, pos: int) -> bool:
     """A ``-``/``+`` here is a sign (not a hyphen, range or operator)."""
-    if pos + 1 >= len(text) or not text[pos + 1].isdigit():
+    if pos + 1 >= len(text) or not _is_digit(text[pos + 1]):
         return False
     prev = text[pos - 1] if pos else ""
     return not prev or not ((prev.isascii() and prev.isalnum()) or prev in ")%")
@@ -429,6 +429,10 @@ def _code_context(text: str, pos: int, after: str, number: str) -> bool:
     before = text[max(0, pos - 8) : pos]
     stripped = before.rstrip(_CODE_GLUE)
     return len(before) - len(stripped) <= 3 and stripped.endswith(_CODE_BEFORE)
+
+
+def _is_digit(char: str) -> bool:
+    return "0" <= char <= "9"  # str.isdigit() also accepts ² and other scripts' digits
 
 
 def _plain(number: str) -> str:
