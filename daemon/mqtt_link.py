@@ -11,6 +11,7 @@ is parsed or synthesized on paho's thread. Topics:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import ssl
@@ -72,6 +73,18 @@ class Topics:
         return {self.say: "say", self.say_all: "say", self.stop: "stop", self.set: "set"}.get(topic)
 
 
+@dataclass(frozen=True)
+class RawMessage:
+    """A message on a topic an integration registered with :meth:`MqttLink.add_route`."""
+
+    topic: str
+    payload: bytes
+    retained: bool
+
+
+RouteHandler = Callable[[RawMessage], None]
+
+
 def tls_context(settings: MqttSettings) -> ssl.SSLContext:
     tls = settings.tls
     context = ssl.create_default_context(cafile=tls.ca_file)
@@ -94,7 +107,9 @@ class MqttLink:
         self._settings = settings
         self.topics = Topics(settings.base_topic, node)
         self._on_message = on_message
-        self._on_connected = on_connected
+        self._on_connected: list[Callable[[], None]] = [on_connected]
+        #: Extra topic filters (integrations) and their handlers, called on the event loop.
+        self._routes: dict[str, RouteHandler] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = threading.Event()
         self._connector = threading.Thread(
@@ -175,6 +190,7 @@ class MqttLink:
         del client, userdata
         kind = self.topics.kind(message.topic)
         if kind is None:
+            self._route(message)
             return
         props = getattr(message, "properties", None)
         response_topic = getattr(props, "ResponseTopic", None)
@@ -188,6 +204,13 @@ class MqttLink:
         )
         self._to_loop(lambda: self._on_message(incoming))
 
+    def _route(self, message: mqtt.MQTTMessage) -> None:
+        for topic_filter, handler in self._routes.items():
+            if mqtt.topic_matches_sub(topic_filter, message.topic):
+                raw = RawMessage(message.topic, bytes(message.payload), bool(message.retain))
+                self._to_loop(functools.partial(handler, raw))
+                return
+
     def _to_loop(self, callback: Callable[[], None]) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(callback)
@@ -196,7 +219,25 @@ class MqttLink:
 
     def _connected(self) -> None:
         self.connected.set()
-        self._on_connected()
+        for callback in self._on_connected:
+            callback()
+
+    def add_route(self, topic_filter: str, handler: RouteHandler) -> None:
+        """Subscribe (QoS 1) to another topic filter; ``handler`` runs on the event loop.
+        Call before :meth:`start`, or the subscription waits for the next connection."""
+        self._routes[topic_filter] = handler
+        if self.connected.is_set():
+            self._client.subscribe(topic_filter, qos=1)
+
+    def add_on_connected(self, callback: Callable[[], None]) -> None:
+        """Also call ``callback`` (on the event loop) after every (re)connection."""
+        self._on_connected.append(callback)
+
+    def publish(
+        self, topic: str, payload: str | bytes, *, qos: int = 1, retain: bool = False
+    ) -> None:
+        """Publish anything (integrations); queued by paho while disconnected."""
+        self._client.publish(topic, payload, qos=qos, retain=retain)
 
     def start(self) -> None:
         """Connect in the background, retrying with back-off until the broker answers."""

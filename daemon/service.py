@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -64,6 +65,7 @@ class VoiceService:
         self._engine = engine
         self._player = player
         self._publisher = publisher
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._pool = SynthesisPool(
             engine,
             max_concurrent=settings.synthesis.max_concurrent,
@@ -106,6 +108,18 @@ class VoiceService:
             "version": __version__,
             "uptime_s": round(time.monotonic() - self._started_at),
         }
+
+    def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Also hand every event to ``listener`` (on the event loop), e.g. HTTP or Hermes."""
+        self._listeners.append(listener)
+
+    def _emit(self, event: dict[str, Any], reply_to: ReplyTo | None) -> None:
+        self._publisher.event(event, reply_to)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("[%s] an event listener failed", event.get("id") or "-")
 
     def publish_state(self) -> None:
         self._publisher.state(self.state())
@@ -176,7 +190,7 @@ class VoiceService:
                 self._handle_set(message)
         except Rejected as rejected:
             log.warning("[%s] rejected %s: %s", rejected.request_id or "-", message.kind, rejected)
-            self._publisher.event(
+            self._emit(
                 events.rejected(rejected.request_id, rejected.code, rejected.message),
                 message.reply_to if message.kind == "say" else None,
             )
@@ -228,7 +242,7 @@ class VoiceService:
             request.priority,
             len(request.text),
         )
-        self._publisher.event(events.queued(request.id, position), None)
+        self._emit(events.queued(request.id, position), None)
         if request.preempts and self._current is not None:
             current = self._current.request
             # A playing critical alert is only pre-empted by another critical one.
@@ -294,7 +308,7 @@ class VoiceService:
     def _finish_unstarted(self, request: SayRequest, result: Result, failure: Failure) -> None:
         duration_ms = (time.monotonic() - request.received) * 1000
         log.info("[%s] finished %s (%s)", request.id, result, failure.code)
-        self._publisher.event(
+        self._emit(
             events.finished(
                 request.id, result, duration_ms=duration_ms, synth_ms=0, audio_ms=0, failure=failure
             ),
@@ -358,7 +372,7 @@ class VoiceService:
         finally:
             duration_ms = (time.monotonic() - request.received) * 1000
             log.info("[%s] finished %s in %.0f ms", request.id, result, duration_ms)
-            self._publisher.event(
+            self._emit(
                 events.finished(
                     request.id,
                     result,
@@ -374,7 +388,7 @@ class VoiceService:
         if self._last_error and self._last_error.startswith("audio_device"):
             self._last_error = None  # the device works again
         log.info("[%s] started, %.0f ms after receipt", job.request.id, latency_s * 1000)
-        self._publisher.event(events.started(job.request.id, latency_s * 1000), None)
+        self._emit(events.started(job.request.id, latency_s * 1000), None)
 
     # ---- shutdown ------------------------------------------------------------------------
 
