@@ -28,22 +28,43 @@ def split_sentences(
     pause marks, which always stay with the words before them).
 
     ``first_max_chars`` bounds the first piece only, so that the first audio comes fast:
-    a long first sentence is then cut at its first clause mark(s) within that bound.
+    a first sentence longer than that is cut after its first clause (at the first
+    ，、：), or, if that clause is still too long, between words within the bound.
     """
     if max_chars < 1 or (first_max_chars is not None and first_max_chars < 1):
         raise ValueError("max_chars and first_max_chars must be at least 1")
     pieces: list[str] = []
-    for sentence in _sentences("".join(text.split())):
-        limit = first_max_chars if not pieces and first_max_chars is not None else max_chars
-        if len(sentence) <= limit:
-            pieces.append(sentence)
+    for whole in _sentences("".join(text.split())):
+        sentence = whole
+        if not pieces and first_max_chars is not None and len(whole) > first_max_chars:
+            first = _first_piece(whole, first_max_chars)
+            pieces.append(first)
+            sentence = whole[len(first) :]
+        if len(sentence) <= max_chars:
+            _append(pieces, sentence)
             continue
-        for piece in _pack(_clauses(sentence), limit, max_chars):
-            if pieces and all(ch in _MARKS for ch in piece):
-                pieces[-1] += piece  # marks ride along with their words, past the limit
-            else:
-                pieces.append(piece)
+        for piece in _pack(_clauses(sentence), max_chars):
+            _append(pieces, piece)
     return pieces
+
+
+def _append(pieces: list[str], piece: str) -> None:
+    if not piece:
+        return
+    if pieces and all(ch in _MARKS for ch in piece):
+        pieces[-1] += piece  # marks ride along with their words, past the limit
+    else:
+        pieces.append(piece)
+
+
+def _first_piece(sentence: str, limit: int) -> str:
+    first_clause = _clauses(sentence)[0]
+    if len(first_clause) <= limit:
+        return first_clause
+    piece = next(_pack(_words(first_clause), limit))
+    # Marks right after the cut belong to this piece.
+    rest = sentence[len(piece) :]
+    return piece + rest[: len(rest) - len(rest.lstrip("".join(_MARKS)))]
 
 
 def _sentences(text: str) -> Iterator[str]:
@@ -79,35 +100,31 @@ def _clauses(sentence: str) -> list[str]:
     return clauses
 
 
-def _pack(units: list[str], limit: int, max_chars: int) -> Iterator[str]:
-    """Greedily join ``units`` into pieces of at most ``limit`` (then ``max_chars``)."""
+def _pack(units: list[str], limit: int) -> Iterator[str]:
+    """Greedily join ``units`` into pieces of at most ``limit`` characters."""
     current = ""
     for unit in units:
         if current and len(current) + len(unit) > limit:
             yield current
-            current, limit = "", max_chars
+            current = ""
         if len(unit) > limit:
             words = _words(unit)
             if len(words) > 1:
-                for piece in _pack(words, limit, max_chars):
-                    yield piece
-                    limit = max_chars
-                continue
-            for piece in _cut_hard(unit, limit, max_chars):
-                yield piece
-                limit = max_chars
+                yield from _pack(words, limit)
+            else:
+                yield from _cut_hard(unit, limit)
             continue
         current += unit
     if current:
         yield current
 
 
-def _cut_hard(word: str, limit: int, max_chars: int) -> Iterator[str]:
+def _cut_hard(word: str, limit: int) -> Iterator[str]:
     """One word longer than the limit: cut outside numbers if possible, else anywhere."""
     while len(word) > limit:
         cut_at = next((i for i in range(limit, 0, -1) if _breakable(word, i)), limit)
         yield word[:cut_at]
-        word, limit = word[cut_at:], max_chars
+        word = word[cut_at:]
     if word:
         yield word
 

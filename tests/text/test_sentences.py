@@ -77,6 +77,21 @@ def test_first_piece_can_be_shorter() -> None:
     ]
 
 
+def test_first_piece_is_the_first_clause() -> None:
+    text = "好的，我现在就帮你，打开客厅的灯和窗帘。"
+    assert split_sentences(text, max_chars=50, first_max_chars=10) == [
+        "好的，",
+        "我现在就帮你，打开客厅的灯和窗帘。",
+    ]
+
+
+def test_long_first_clause_is_cut_between_words() -> None:
+    text = "扫地机器人已经完成了全部清扫工作，请检查。"
+    pieces = split_sentences(text, max_chars=50, first_max_chars=6)
+    assert pieces[0] == "扫地机器人"
+    assert pieces[1:] == ["已经完成了全部清扫工作，请检查。"]
+
+
 def test_first_max_chars_only_bounds_the_first_piece() -> None:
     text = "门口有人。各位家庭成员请注意，由于小区管网维修，明天将暂停供水。"
     assert split_sentences(text, max_chars=50, first_max_chars=8) == [
