@@ -47,6 +47,11 @@ DIGIT_NAMES = "零一二三四五六七八九"
 DIGIT_NAMES_PHONE = "零幺二三四五六七八九"
 
 
+def word_set(spaced: str) -> frozenset[str]:
+    """``"银行 行走"`` -> ``{"银行", "行走"}``: word lists written compactly."""
+    return frozenset(spaced.split())
+
+
 def is_readable_han(char: str) -> bool:
     """A CJK ideograph pypinyin can give a syllable."""
     return len(char) == 1 and ord(char) in pinyin_dict and unicodedata.category(char) == "Lo"

@@ -19,7 +19,7 @@ from pypinyin.constants import PHRASES_DICT
 from pypinyin.seg.mmseg import seg
 
 from daemon.text import sandhi
-from daemon.text.chars import PAUSE_PUNCT, is_readable_han
+from daemon.text.chars import PAUSE_PUNCT, is_readable_han, word_set
 from daemon.text.normalize import normalize
 from daemon.text.segment import cut
 
@@ -57,39 +57,10 @@ _PARTICLES = {
 _NEUTRAL_SUFFIXES = {"们": "men5", "子": "zi5", "的": "de5", "了": "le5", "吧": "ba5",
                      "呢": "ne5", "吗": "ma5", "么": "me5"}  # fmt: skip
 #: Words ending in 子 that keep its full tone (a person or a particle, not a suffix).
-_FULL_ZI = frozenset(
-    {
-        "男子",
-        "女子",
-        "孔子",
-        "老子",
-        "君子",
-        "弟子",
-        "太子",
-        "王子",
-        "公子",
-        "天子",
-        "赤子",
-        "游子",
-        "瓜子",
-        "莲子",
-        "棋子",
-        "孝子",
-        "才子",
-        "电子",
-        "原子",
-        "分子",
-        "质子",
-        "中子",
-        "离子",
-        "粒子",
-        "因子",
-        "量子",
-        "光子",
-        "孢子",
-        "精子",
-        "卵子",
-    }
+_FULL_ZI = word_set(
+    "男子 女子 孔子 老子 君子 弟子 太子 王子 公子 天子 赤子 游子 "
+    "瓜子 莲子 棋子 孝子 才子 电子 原子 分子 质子 中子 离子 粒子 "
+    "因子 量子 光子 孢子 精子 卵子"
 )
 #: A reduplicated character whose second occurrence is neutral: kinship terms
 #: (妈妈 ma1 ma5) and verbs tried out briefly (看看 kan4 kan5).
@@ -97,35 +68,13 @@ _REDUPLICATED_NEUTRAL = frozenset(
     "妈爸哥姐弟妹爷奶姥舅叔婶姑伯婆宝娃看听想说试走尝问找聊歇玩逛摸洗擦谈"
 )
 #: 儿 meaning "child" keeps er2 at the end of a word.
-_CHILD_ER = frozenset(
-    {
-        "女儿",
-        "婴儿",
-        "孤儿",
-        "健儿",
-        "幼儿",
-        "宠儿",
-        "男儿",
-        "胎儿",
-        "患儿",
-        "少儿",
-        "育儿",
-        "孙儿",
-        "侄儿",
-        "混血儿",
-        "新生儿",
-        "托儿",
-        "儿",
-        "宝儿",
-    }
+_CHILD_ER = word_set(
+    "女儿 婴儿 孤儿 健儿 幼儿 宠儿 男儿 胎儿 患儿 少儿 育儿 孙儿 侄儿 混血儿 新生儿 托儿"
 )
 #: 长 is zhang3 (grow) before these, otherwise chang2 (long); pypinyin says zhang3.
 _GROW_AFTER = frozenset("了大高出成得")
 #: Before 得, a pronoun makes it dei3 (must): 我得走了.
-_PRONOUNS = frozenset(
-    {"我", "你", "他", "她", "它", "您", "咱", "我们", "你们", "他们", "她们", "咱们", "大家"}
-)
-_PHRASE_SEGMENTER = seg
+_PRONOUNS = word_set("我 你 他 她 它 您 咱 我们 你们 他们 她们 咱们 大家")
 
 
 def analyze(sentence: str) -> list[Token]:
@@ -156,11 +105,13 @@ def _lexical(word: str, following: str) -> list[str]:
     own phrase segmenter first (银行卡 -> 银行|卡), since given a whole unknown word
     pypinyin falls back to each character's default reading.
     """
-    pieces = [word] if word in PHRASES_DICT else list(_PHRASE_SEGMENTER.cut(word))
+    pieces = [word] if word in PHRASES_DICT else list(seg.cut(word))
     readings = lazy_pinyin(pieces, style=Style.TONE3, neutral_tone_with_five=True)
-    if len(readings) != len(word) or not all(is_readable_han(ch) for ch in word):
-        # A punctuation run jieba kept as one word, or a mismatch: read per character.
-        log.debug("reading %r character by character", word)
+    if len(readings) != len(word):
+        # Should not happen (pypinyin gives one reading per readable character).
+        log.warning(
+            "pypinyin gave %d readings for %r; reading it per character", len(readings), word
+        )
         readings = [_char_reading(ch) for ch in word]
     syllables = [r.replace("ü", "v") for r in readings]
     pos = 0
@@ -173,7 +124,10 @@ def _lexical(word: str, following: str) -> list[str]:
 
 def _char_reading(char: str) -> str:
     readings = lazy_pinyin(char, style=Style.TONE3, neutral_tone_with_five=True)
-    return readings[0] if readings and readings[0] != char else "de5"
+    if readings and is_readable_han(char):
+        return readings[0]
+    log.warning("no reading for %r after normalization", char)  # normalize drops these
+    return "de5"
 
 
 def _single_in_word(word: str, pos: int, following: str, syllables: list[str]) -> None:

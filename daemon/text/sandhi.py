@@ -18,37 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from daemon.text.chars import NUMERAL_CHARS
+from daemon.text.chars import NUMERAL_CHARS, word_set
 
 _DIGITS = frozenset("零〇一二三四五六七八九幺")
 _YI1_AFTER = frozenset("第零一二三四五六七八九十幺期拜")  # 星期一, 礼拜一
 _YI1_BEFORE = frozenset("月号")
 _TIME_AFTER_DIAN = _DIGITS | frozenset("半钟整")
-_BU_NEUTRAL_WORDS = frozenset(
-    {
-        "对不起",
-        "了不起",
-        "来不及",
-        "差不多",
-        "受不了",
-        "忍不住",
-        "舍不得",
-        "看不见",
-        "听不见",
-        "睡不着",
-        "吃不下",
-        "买不起",
-        "用不着",
-        "怪不得",
-        "巴不得",
-        "说不定",
-        "顾不上",
-        "来不了",
-        "去不了",
-        "免不了",
-        "少不了",
-        "用不了",
-    }
+_BU_NEUTRAL_WORDS = word_set(
+    "对不起 了不起 来不及 差不多 受不了 忍不住 舍不得 看不见 听不见 "
+    "睡不着 吃不下 买不起 用不着 怪不得 巴不得 说不定 顾不上 来不了 "
+    "去不了 免不了 少不了 用不了"
 )
 
 
