@@ -27,7 +27,7 @@ Reading = tuple[str, int]
 """What was said, and the index just after the expression."""
 
 _NUM = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?"
-_SIGN = "-+"
+_SIGN = "-+−"  # − is U+2212, the minus sign
 _RANGE_SEP_RE = re.compile(r"\s*(?:-|–|—|~|〜)\s*")
 
 _DATE_RE = re.compile(
@@ -49,10 +49,11 @@ _TIME_RE = re.compile(
 _HOUR_AMPM_RE = re.compile(r"(?P<h>[0-9]{1,2})\s?(?P<ap>[aApP]\.?[mM]\.?)(?![A-Za-z])")
 _RATIO_RE = re.compile(rf"(?P<a>{_NUM}):(?P<b>{_NUM})(?![0-9])")
 _FRACTION_RE = re.compile(rf"(?P<a>{_NUM})/(?P<b>{_NUM})(?![0-9])")
-_QUANTITY_RE = re.compile(rf"(?P<sign>[-+])?(?P<num>{_NUM})(?P<suffix>%|‰|{UNIT_RE.pattern})?")
+_QUANTITY_RE = re.compile(rf"(?P<sign>[-+−])?(?P<num>{_NUM})(?P<suffix>%|‰|{UNIT_RE.pattern})?")
 _OPERATORS = {
     "+": "加",
     "-": "减",
+    "−": "减",
     "×": "乘",
     "*": "乘",
     "x": "乘",
@@ -61,10 +62,10 @@ _OPERATORS = {
     "/": "除以",
 }
 _ARITH_RE = re.compile(
-    rf"{_NUM}(?:(?:\s*[-+×*÷/]\s*|[xX]){_NUM})+(?:\s*=\s*(?:-?{_NUM})?)?"
-    rf"|{_NUM}\s*=\s*-?{_NUM}"
+    rf"{_NUM}(?:(?:\s*[-−+×*÷/]\s*|[xX]){_NUM})+(?:\s*=\s*(?:[-−]?{_NUM})?)?"
+    rf"|{_NUM}\s*=\s*[-−]?{_NUM}"
 )
-_ARITH_PART_RE = re.compile(rf"(?P<num>{_NUM})|(?P<op>[-+×*÷/xX=])")
+_ARITH_PART_RE = re.compile(rf"(?P<num>{_NUM})|(?P<op>[-−+×*÷/xX=])")
 
 #: Words just before a number that make it a code read digit by digit (取件码是865231).
 _CODE_BEFORE = (
@@ -277,7 +278,7 @@ def _arithmetic(text: str, pos: int) -> Reading | None:
             parts.append(cardinal(_plain(part["num"])))
         elif part["op"] == "=":
             parts.append("等于")
-        elif part["op"] == "-" and (not parts or parts[-1] in _OPERATORS.values()
+        elif part["op"] in "-−" and (not parts or parts[-1] in _OPERATORS.values()
                                     or parts[-1] == "等于"):  # fmt: skip
             parts.append("负")
         else:
@@ -321,7 +322,8 @@ def _parse_quantity(text: str, pos: int, *, units: bool = True) -> _Quantity | N
     if suffix and not units:
         end = m.end("num")
         suffix = ""
-    return _Quantity(m["sign"] or "", _plain(m["num"]), suffix.strip(), end)
+    sign = (m["sign"] or "").replace("−", "-")
+    return _Quantity(sign, _plain(m["num"]), suffix.strip(), end)
 
 
 def _quantity_or_range(text: str, pos: int) -> Reading | None:
