@@ -39,7 +39,7 @@ from daemon.text.chars import (
     is_silent,
 )
 from daemon.text.letters import GREEK, ascii_letter, read_word
-from daemon.text.numeric import read_numeric
+from daemon.text.numeric import is_range_connector, read_numeric
 from daemon.text.units import UNIT_RE, UNITS
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,8 @@ def _plain_char(char: str) -> str:
 def _read_at(text: str, pos: int, out: list[str], dropped: dict[str, None]) -> tuple[str, int]:
     """The reading of what starts at ``pos`` and the position after it."""
     char = text[pos]
+    if is_range_connector(text, pos):
+        return "到", pos + 1
     numeric = read_numeric(text, pos)
     if numeric is not None:
         return numeric

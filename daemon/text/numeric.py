@@ -28,7 +28,10 @@ Reading = tuple[str, int]
 
 _NUM = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?"
 _SIGN = "-+−"  # − is U+2212, the minus sign
-_RANGE_SEP_RE = re.compile(r"\s*(?:-|–|—|~|〜)\s*")
+_RANGE_CHARS = "-–—~〜"
+_RANGE_SEP_RE = re.compile(r"\s*[-–—~〜]\s*")
+_UNIT_BEFORE_RE = re.compile(r"[0-9](?:[\u4e00-\u9fff]{1,2}|%|‰|°[CF]?|[A-Za-z]{1,4})\s*$")
+_NUMBER_AFTER_RE = re.compile(r"\s*[-−+]?[0-9]")
 
 _DATE_RE = re.compile(
     r"(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})(?![0-9])"
@@ -49,7 +52,7 @@ _TIME_RE = re.compile(
 _HOUR_AMPM_RE = re.compile(r"(?P<h>[0-9]{1,2})\s?(?P<ap>[aApP]\.?[mM]\.?)(?![A-Za-z])")
 _RATIO_RE = re.compile(rf"(?P<a>{_NUM}):(?P<b>{_NUM})(?![0-9])")
 _FRACTION_RE = re.compile(rf"(?P<a>{_NUM})/(?P<b>{_NUM})(?![0-9])")
-_QUANTITY_RE = re.compile(rf"(?P<sign>[-+−])?(?P<num>{_NUM})(?P<suffix>%|‰|{UNIT_RE.pattern})?")
+_QUANTITY_RE = re.compile(rf"(?P<sign>[-+−])?(?P<num>{_NUM})(?P<suffix> ?%| ?‰|{UNIT_RE.pattern})?")
 _OPERATORS = {
     "+": "加",
     "-": "减",
@@ -71,6 +74,7 @@ _ARITH_PART_RE = re.compile(rf"(?P<num>{_NUM})|(?P<op>[-−+×*÷/xX=])")
 _CODE_BEFORE = (
     "码", "编号", "单号", "尾号", "卡号", "账号", "工号", "学号", "车次", "房间",
     "电话", "手机", "热线", "拨打", "致电", "呼叫", "邮编", "航班", "车牌", "订单",
+    "手机号", "房间号", "门牌号", "订单号", "座机", "分机",
 )  # fmt: skip
 #: Words right after a number that make it a code (865231 取件码).
 _CODE_AFTER = ("取件码", "验证码", "提货码", "密码", "动态码", "号码")
@@ -130,6 +134,17 @@ def read_numeric(text: str, pos: int) -> Reading | None:
         if found is not None:
             return found
     return _quantity_or_range(text, pos)
+
+
+def is_range_connector(text: str, pos: int) -> bool:
+    """A dash or tilde between a number with its unit and another number: 8点-10点,
+    3度~5度, -3度--1度 (the numeric readers take plain 3-5 themselves)."""
+    if text[pos] not in _RANGE_CHARS:
+        return False
+    return (
+        _UNIT_BEFORE_RE.search(text, max(0, pos - 8), pos) is not None
+        and _NUMBER_AFTER_RE.match(text, pos + 1) is not None
+    )
 
 
 def is_sign_position(text: str, pos: int) -> bool:
