@@ -31,6 +31,7 @@ _SIGN = "-+−"  # − is U+2212, the minus sign
 _RANGE_CHARS = "-–—~〜"
 _RANGE_SEP_RE = re.compile(r"\s*[-–—~〜]\s*")
 _UNIT_BEFORE_RE = re.compile(r"[0-9](?:[\u4e00-\u9fff]{1,2}|%|‰|°[CF]?|[A-Za-z]{1,4})\s*$")
+_CONNECTING_WORDS = frozenset("到至和或与及比")  # 温度-5到-10度: that - is a sign
 _NUMBER_AFTER_RE = re.compile(r"\s*[-−+]?[0-9]")
 
 _DATE_RE = re.compile(
@@ -139,7 +140,7 @@ def read_numeric(text: str, pos: int) -> Reading | None:
 def is_range_connector(text: str, pos: int) -> bool:
     """A dash or tilde between a number with its unit and another number: 8点-10点,
     3度~5度, -3度--1度 (the numeric readers take plain 3-5 themselves)."""
-    if text[pos] not in _RANGE_CHARS:
+    if text[pos] not in _RANGE_CHARS or text[pos - 1 : pos] in _CONNECTING_WORDS:
         return False
     return (
         _UNIT_BEFORE_RE.search(text, max(0, pos - 8), pos) is not None
