@@ -74,6 +74,15 @@ _CHILD_ER = word_set(
 #: 长 is zhang3 (grow) before these, otherwise chang2 (long); pypinyin says zhang3.
 _GROW_AFTER = frozenset("了大高出成得")
 #: Before 得, a pronoun makes it dei3 (must): 我得走了.
+#: Phrases pypinyin's dictionary reads wrongly for smart-home announcements.
+_PHRASE_FIXES = {
+    "重设": ["chong2", "she4"],
+    "重装": ["chong2", "zhuang1"],
+    "上调": ["shang4", "tiao2"],
+    "微调": ["wei1", "tiao2"],
+}
+#: 重 is chong2 (again) before these verbs: 重置, 重连, 重试, 重来.
+_AGAIN_BEFORE = frozenset("置连试发开做来启选建录播配输")
 _PRONOUNS = word_set("我 你 他 她 它 您 咱 我们 你们 他们 她们 咱们 大家")
 
 
@@ -105,6 +114,8 @@ def _lexical(word: str, following: str) -> list[str]:
     own phrase segmenter first (银行卡 -> 银行|卡), since given a whole unknown word
     pypinyin falls back to each character's default reading.
     """
+    if word in _PHRASE_FIXES:
+        return list(_PHRASE_FIXES[word])
     pieces = [word] if word in PHRASES_DICT else list(seg.cut(word))
     readings = lazy_pinyin(pieces, style=Style.TONE3, neutral_tone_with_five=True)
     if len(readings) != len(word):
@@ -137,8 +148,19 @@ def _single_in_word(word: str, pos: int, following: str, syllables: list[str]) -
     nxt = word[pos + 1 : pos + 2] or following
     if char == "得" and pos > 0:
         syllables[pos] = "de5"  # complement marker: 跑得快, 过得 (known words: 获得 de2)
-    elif char == "长":
+    else:
+        _polyphone(char, nxt, syllables, pos)
+
+
+def _polyphone(char: str, nxt: str, syllables: list[str], pos: int) -> None:
+    """Characters whose pypinyin default is the rarer reading in everyday speech,
+    when no known phrase covers them; ``nxt`` is the character after."""
+    if char == "长":
         syllables[pos] = "zhang3" if nxt and nxt in _GROW_AFTER else "chang2"
+    elif char == "调":
+        syllables[pos] = "tiao2"  # adjust (调到, 调高): what announcements mean
+    elif char == "重" and nxt and nxt in _AGAIN_BEFORE:
+        syllables[pos] = "chong2"
 
 
 def _readings_in_context(words: list[str], syllables: list[list[str]]) -> None:
@@ -175,5 +197,5 @@ def _single(word: str, prev: str, nxt: str, word_syllables: list[str]) -> None:
             word_syllables[0] = "dei3"
         else:
             word_syllables[0] = "de5" if after_word else "de2"
-    elif word == "长":
-        word_syllables[0] = "zhang3" if nxt[:1] and nxt[0] in _GROW_AFTER else "chang2"
+    else:
+        _polyphone(word, nxt[:1], word_syllables, 0)

@@ -45,6 +45,14 @@ def word(text: str, target: str) -> list[str]:
         ("认真地学习", "地", ["de5"]),
         ("这块地", "地", ["di4"]),
         ("女儿", "女儿", ["nv3", "er2"]),
+        ("把亮度调到百分之八十", "调", ["tiao2"]),
+        ("温度调低两度", "调", ["tiao2"]),
+        ("调度中心", "调度", ["diao4", "du4"]),
+        ("长按三秒重置", "重置", ["chong2", "zhi4"]),
+        ("网络重连", "重连", ["chong2", "lian2"]),
+        ("这个很重", "重", ["zhong4"]),
+        ("重要通知", "重要", ["zhong4", "yao4"]),
+        ("长按开关", "长", ["chang2"]),
     ],
 )
 def test_polyphones_follow_the_word(text: str, target: str, expected: list[str]) -> None:
