@@ -22,11 +22,14 @@ def read_state_dict(path: Path, keys: tuple[str, ...]) -> dict[str, torch.Tensor
     """Load ``path`` with ``weights_only=True`` and return ``ckpt[keys[0]][keys[1]]...``."""
     if not path.is_file():
         raise ModelError(f"missing file: {path}")
-    if not _looks_like_torch_file(path):
+    is_zip = zipfile.is_zipfile(path)
+    if not is_zip and not _is_legacy_pickle(path):
         raise ModelError(f"{path}: not a readable torch checkpoint (neither zip nor pickle)")
     try:
-        # weights_only: a checkpoint is data, never code to run.
-        obj: Any = torch.load(path, map_location="cpu", weights_only=True)
+        # weights_only: a checkpoint is data, never code to run. mmap (zip format only):
+        # tensors stay file-backed until copied into the model, so loading doesn't hold
+        # a second anonymous copy of the weights.
+        obj: Any = torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip)
     except pickle.UnpicklingError as exc:
         raise ModelError(
             f"{path}: holds objects other than tensors and plain containers, refused by the "
@@ -79,10 +82,8 @@ def load_strict(module: nn.Module, state: Mapping[str, torch.Tensor], where: Pat
     module.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
 
 
-def _looks_like_torch_file(path: Path) -> bool:
-    """torch.save writes a zip archive (legacy: a pickle, starting with PROTO 0x80)."""
-    if zipfile.is_zipfile(path):
-        return True
+def _is_legacy_pickle(path: Path) -> bool:
+    """Pre-1.6 torch.save wrote a bare pickle (starting with PROTO, 0x80)."""
     with path.open("rb") as f:
         return f.read(1) == b"\x80"
 

@@ -138,7 +138,7 @@ class SambertEngine(Engine):
     def synthesize_symbol_line(self, line: str, voice: str, *, speed: float = 1.0) -> LineResult:
         """One symbol line -> mel, durations, pitch, energy and waveform."""
         loaded = self._voice(voice)
-        return loaded.run(loaded.units.encode(line), speed=speed)
+        return loaded.run(loaded.units.encode(line), speed=speed, threads=self._threads)
 
     # -- internals -----------------------------------------------------------------------
 

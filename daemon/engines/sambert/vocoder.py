@@ -66,7 +66,9 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         for c1, c2 in zip(self.convs1, self.convs2, strict=True):
-            x = c2(F.leaky_relu(c1(F.leaky_relu(x, self.slope)), self.slope)) + x
+            # In place on fresh intermediates only: ``x`` is shared with sibling blocks.
+            h = F.leaky_relu(c1(F.leaky_relu(x, self.slope)), self.slope, inplace=True)
+            x = c2(h).add_(x)
         return x
 
 
@@ -116,19 +118,20 @@ class HifiGanGenerator(nn.Module):
         nk = len(p.resblock_kernel_sizes)
         x = self.conv_pre(mel)
         for i, scale in enumerate(p.upsample_scales):
-            x = torch.sin(x) + x
+            x = torch.sin(x).add_(x)
             a = F.leaky_relu(x, self.slope)
             up = self._ups[i](a)
             if p.repeat_upsample:
                 # leaky_relu commutes with nearest upsampling: reuse ``a``.
                 rep = self._reps[i](torch.repeat_interleave(a, scale, dim=-1))
-                x = rep + up[:, :, : rep.shape[-1]]
+                x = rep.add_(up[:, :, : rep.shape[-1]])
             else:
                 x = up
+            del a, up
             xs = self.conv_blocks[i * nk](x)
             for j in range(1, nk):
-                xs = xs + self.conv_blocks[i * nk + j](x)
-            x = xs / nk
+                xs.add_(self.conv_blocks[i * nk + j](x))
+            x = xs.div_(nk)
         # The reference's final activation is F.leaky_relu's default slope (0.01).
         x = self.conv_post(F.leaky_relu(x))
         return torch.tanh(x)
