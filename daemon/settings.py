@@ -7,6 +7,7 @@ defaults. pydantic does the validation so that a bad value is reported with its 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -137,6 +138,20 @@ class AudioSettings:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class HttpSettings:
+    enabled: bool = False
+    """Serve the web page and the HTTP API: another door into the same queue as MQTT."""
+    host: str = "127.0.0.1"
+    """Address to listen on. Any address but a loopback one needs a token."""
+    port: Annotated[int, Field(ge=1, le=65535)] = 8765
+    """TCP port."""
+    token_file: str | None = None
+    """File holding the bearer token (first line) that every API call must then send."""
+    token_env: str | None = None
+    """Environment variable holding the bearer token (alternative to token_file)."""
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Settings:
     mqtt: MqttSettings = MqttSettings()
     """Broker connection and topics."""
@@ -148,6 +163,8 @@ class Settings:
     """Request queue and validation limits."""
     audio: AudioSettings = AudioSettings()
     """Sound output."""
+    http: HttpSettings = HttpSettings()
+    """The local web page and HTTP API (off by default)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Logging level."""
 
@@ -179,12 +196,29 @@ def _format_error(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) only accepts connections from this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def settings_from_dict(data: dict[str, Any]) -> Settings:
     """Validate a parsed config; raises ConfigError naming each bad option."""
     try:
-        return _ADAPTER.validate_python(data)
+        settings = _ADAPTER.validate_python(data)
     except ValidationError as error:
         raise ConfigError(_format_error(error)) from None
+    http = settings.http
+    if http.enabled and not is_loopback(http.host) and not (http.token_file or http.token_env):
+        raise ConfigError(
+            f"http.host: listening on {http.host!r} (not a loopback address) needs a token: "
+            "set http.token_file or http.token_env"
+        )
+    return settings
 
 
 def override(settings: Settings, section: str, **values: Any) -> Settings:
