@@ -15,13 +15,19 @@ exact reformulations:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import torch
 from torch import nn
 
-Array = npt.NDArray[np.float32]
+from .am_layers import PNCABlock
+
+if TYPE_CHECKING:
+    from .acoustic import HybridAttentionDecoder
+
+Array = npt.NDArray[np.floating[Any]]
 _EPS = np.float32(1e-6)
 
 
@@ -53,7 +59,9 @@ class _Layer:
 class NumpyDecoder:
     """Weights of ``HybridAttentionDecoder`` unpacked for :meth:`decode`."""
 
-    def __init__(self, dec: nn.Module, *, n_head: int, d_model: int, num_mels: int) -> None:
+    def __init__(
+        self, dec: HybridAttentionDecoder, *, n_head: int, d_model: int, num_mels: int
+    ) -> None:
         self.n_head = n_head
         self.d_head = d_model // n_head
         self.d_model = d_model
@@ -69,17 +77,18 @@ class NumpyDecoder:
         self.layers = []
         nd = n_head * self.d_head
         for block in dec.pnca:
-            a, f = block.pnca_attn, block.pos_ffn
+            b = cast(PNCABlock, block)
+            a, f = b.pnca_attn, b.pos_ffn
             wqkv, bqkv = _fold_ln(a.layer_norm, a.w_x_qkv.weight, a.w_x_qkv.bias)
             wqkv[:, :nd] *= inv_temp  # scores / temperature == (q / temperature) . k
             bqkv[:nd] *= inv_temp
-            w1, b1 = _fold_ln(f.layer_norm, f.w_1.weight[:, :, 0], f.w_1.bias)
+            w1, b1 = _fold_ln(f.layer_norm, f.w_1.weight[:, :, 0], _bias(f.w_1))
             self.layers.append(
                 _Layer(
                     wqkv=wqkv, bqkv=bqkv,
                     wfc=_np(torch.cat([a.fc_x.weight, a.fc_h.weight], dim=1).t()),
                     bfc=_np(a.fc_x.bias + a.fc_h.bias),
-                    w1=w1, b1=b1, w2=_np(f.w_2.weight[:, :, 0].t()), b2=_np(f.w_2.bias),
+                    w1=w1, b1=b1, w2=_np(f.w_2.weight[:, :, 0].t()), b2=_np(_bias(f.w_2)),
                     wh=_np(a.w_h_kv.weight.t()), bh=_np(a.w_h_kv.bias),
                 )
             )  # fmt: skip
@@ -100,11 +109,11 @@ class NumpyDecoder:
             x_keys.append(np.empty((n, d, steps), np.float32))
             x_vals.append(np.empty((n, steps, d), np.float32))
         out = np.empty((steps, self.w_out.shape[1]), np.float32)
-        prev = np.zeros((1, self.num_mels), np.float32)
+        prev: Array = np.zeros((1, self.num_mels), np.float32)
         scale = np.float32(dm**0.5)
         last = len(self.prenet) - 1
         for t in range(steps):
-            h = prev
+            h: Array = prev
             for i, (w, b) in enumerate(self.prenet):
                 h = h @ w + b
                 if i < last:
@@ -128,6 +137,11 @@ class NumpyDecoder:
             out[t] = y[0]
             prev = y[:, -self.num_mels :]
         return out
+
+
+def _bias(conv: nn.Conv1d) -> torch.Tensor:
+    assert conv.bias is not None, "decoder convs have biases"
+    return conv.bias
 
 
 def _normalize(x: Array, dim: int) -> Array:
