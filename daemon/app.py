@@ -13,6 +13,7 @@ from daemon.audio.device import DeviceOutput
 from daemon.audio.player import Output, Player
 from daemon.audio.wav_output import WavDirOutput
 from daemon.engines import create_engine
+from daemon.journal import Journal, JournalError
 from daemon.mqtt_link import MqttLink
 from daemon.service import VoiceService
 from daemon.settings import AudioSettings, Settings
@@ -72,7 +73,16 @@ async def run_daemon(settings: Settings) -> int:
         on_message=lambda message: service.handle(message),  # noqa: PLW0108 (bound later)
         on_connected=ready_check,
     )
-    service = VoiceService(settings, engine, player, link)
+    journal = None
+    if settings.queue.persist:
+        try:
+            journal = Journal(settings.journal_path, keep_finished=settings.queue.dedupe_ids)
+        except JournalError as error:
+            log.error("[-] %s; running without crash safety", error)
+    service = VoiceService(settings, engine, player, link, journal)
+    restored = service.restore()
+    if restored:
+        log.info("[-] %d unfinished request(s) restored from %s", restored, settings.journal_path)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -113,4 +123,6 @@ async def run_daemon(settings: Settings) -> int:
         await asyncio.gather(*tasks, return_exceptions=True)
     await asyncio.to_thread(link.stop)
     player.close()
+    if journal is not None:
+        journal.close()
     return exit_code

@@ -126,6 +126,9 @@ class MqttLink:
             clean_session=None if self._v5 else False,
         )
         self._client.max_queued_messages_set(10000)
+        # Commands are acknowledged only once handled and journaled: a crash before that
+        # makes the broker deliver them again (duplicates are recognised by id).
+        self._client.manual_ack_set(True)
         self._client.reconnect_delay_set(
             int(max(1, settings.reconnect_min_s)), int(max(1, settings.reconnect_max_s))
         )
@@ -187,9 +190,10 @@ class MqttLink:
     def _handle_message(
         self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage
     ) -> None:
-        del client, userdata
+        del userdata
         kind = self.topics.kind(message.topic)
         if kind is None:
+            client.ack(message.mid, message.qos)
             self._route(message)
             return
         props = getattr(message, "properties", None)
@@ -201,6 +205,7 @@ class MqttLink:
             reply_to=ReplyTo(response_topic, getattr(props, "CorrelationData", None))
             if response_topic
             else None,
+            ack=functools.partial(client.ack, message.mid, message.qos),
         )
         self._to_loop(lambda: self._on_message(incoming))
 

@@ -38,9 +38,10 @@ class RequestQueue:
     def __contains__(self, request_id: object) -> bool:
         return request_id in self._by_id
 
-    def push(self, request: SayRequest) -> int:
-        """Add a request; returns its 1-based position. Raises Rejected(queue_full)."""
-        if len(self._by_id) >= self._max_length:
+    def push(self, request: SayRequest, *, force: bool = False) -> int:
+        """Add a request; returns its 1-based position. Raises Rejected(queue_full) unless
+        ``force`` (requests restored after a crash were accepted already)."""
+        if len(self._by_id) >= self._max_length and not force:
             raise Rejected(
                 "queue_full",
                 f"{len(self._by_id)} requests are waiting, the limit is {self._max_length}",

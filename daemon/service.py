@@ -19,6 +19,7 @@ from daemon.audio.errors import AudioDeviceError
 from daemon.audio.player import Player
 from daemon.engines.base import Engine, EngineError
 from daemon.events import Failure, ReplyTo, Result
+from daemon.journal import Journal, JournalError
 from daemon.recent_ids import RecentIds
 from daemon.request import (
     Rejected,
@@ -53,15 +54,23 @@ class Incoming:
     payload: bytes
     retained: bool = False
     reply_to: ReplyTo | None = None
+    ack: Callable[[], None] | None = None
+    """Acknowledges the MQTT message; called once the command is handled (and journaled)."""
 
 
 class VoiceService:
     """Queue, speaker and state of one voice daemon."""
 
     def __init__(
-        self, settings: Settings, engine: Engine, player: Player, publisher: Publisher
+        self,
+        settings: Settings,
+        engine: Engine,
+        player: Player,
+        publisher: Publisher,
+        journal: Journal | None = None,
     ) -> None:
         self._settings = settings
+        self._journal = journal
         self._engine = engine
         self._player = player
         self._publisher = publisher
@@ -196,6 +205,9 @@ class VoiceService:
             )
         except Exception:
             log.exception("[-] unexpected error handling a %s command", message.kind)
+        finally:
+            if message.ack is not None:
+                message.ack()
 
     def _handle_say(self, message: Incoming) -> None:
         if message.retained:
@@ -235,6 +247,11 @@ class VoiceService:
             raise Rejected("unspeakable_text", "text: nothing in it can be read aloud", request.id)
         position = self._queue.push(request)
         self._recent.add(request.id)
+        if self._journal is not None:
+            try:
+                self._journal.add(request)
+            except JournalError as error:
+                log.error("[%s] %s (the request is kept in memory only)", request.id, error)
         log.info(
             "[%s] queued at %d (%s, %d chars)",
             request.id,
@@ -252,18 +269,35 @@ class VoiceService:
         self.publish_state()
         self._wakeup.set()
 
+    def restore(self) -> int:
+        """Queue again what the journal holds from before a crash; remember finished ids."""
+        if self._journal is None:
+            return 0
+        for request_id in self._journal.finished_ids():
+            self._recent.add(request_id)
+        restored = self._journal.pending()
+        for request in restored:
+            self._queue.push(request, force=True)
+            self._recent.add(request.id)
+            log.info("[%s] restored from the journal", request.id)
+            self._emit(events.queued(request.id, self._queue.position(request.id)), None)
+        if restored:
+            self.publish_state()
+            self._wakeup.set()
+        return len(restored)
+
     def _handle_stop(self, message: Incoming) -> None:
         command = parse_stop(message.payload)
         reason = Failure("stopped", "stopped by a stop command")
         if command.all:
             for request in self._queue.clear():
-                self._finish_unstarted(request, "cancelled", reason)
+                self._finish(request, "cancelled", reason)
             if self._current is not None:
                 self._current.stop(reason)
         elif command.id is not None:
             queued = self._queue.remove(command.id)
             if queued is not None:
-                self._finish_unstarted(queued, "cancelled", reason)
+                self._finish(queued, "cancelled", reason)
             elif self._current is not None and self._current.request.id == command.id:
                 self._current.stop(reason)
             else:
@@ -305,15 +339,33 @@ class VoiceService:
 
     # ---- speaking ------------------------------------------------------------------------
 
-    def _finish_unstarted(self, request: SayRequest, result: Result, failure: Failure) -> None:
+    def _finish(
+        self, request: SayRequest, result: Result, failure: Failure | None, job: Job | None = None
+    ) -> None:
+        """The one terminal event of a request; then it leaves the journal."""
         duration_ms = (time.monotonic() - request.received) * 1000
-        log.info("[%s] finished %s (%s)", request.id, result, failure.code)
-        self._emit(
-            events.finished(
-                request.id, result, duration_ms=duration_ms, synth_ms=0, audio_ms=0, failure=failure
-            ),
-            request.reply_to,
+        log.info(
+            "[%s] finished %s in %.0f ms%s",
+            request.id,
+            result,
+            duration_ms,
+            f" ({failure.code})" if failure else "",
         )
+        try:
+            self._emit(
+                events.finished(
+                    request.id,
+                    result,
+                    duration_ms=duration_ms,
+                    synth_ms=job.synth_s * 1000 if job else 0.0,
+                    audio_ms=job.audio_s * 1000 if job else 0.0,
+                    failure=failure,
+                ),
+                request.reply_to,
+            )
+        finally:
+            if self._journal is not None:
+                self._journal.finish(request.id)
 
     async def run(self) -> None:
         """Speak queued requests one at a time, forever."""
@@ -329,12 +381,12 @@ class VoiceService:
     async def _serve(self, request: SayRequest) -> None:
         if request.expired(time.monotonic()):
             failure = Failure("expired", f"older than its ttl of {request.ttl:g} s")
-            self._finish_unstarted(request, "expired", failure)
+            self._finish(request, "expired", failure)
             return
         try:
             voice, emotion = self._resolve(request)
         except Rejected as rejected:
-            self._finish_unstarted(request, "failed", Failure(rejected.code, rejected.message))
+            self._finish(request, "failed", Failure(rejected.code, rejected.message))
             return
         job = Job(request, voice, emotion)
         self._current = job
@@ -370,19 +422,7 @@ class VoiceService:
             failure = Failure("internal_error", f"{type(error).__name__}: {error}")
             self._last_error = failure.message
         finally:
-            duration_ms = (time.monotonic() - request.received) * 1000
-            log.info("[%s] finished %s in %.0f ms", request.id, result, duration_ms)
-            self._emit(
-                events.finished(
-                    request.id,
-                    result,
-                    duration_ms=duration_ms,
-                    synth_ms=job.synth_s * 1000,
-                    audio_ms=job.audio_s * 1000,
-                    failure=failure,
-                ),
-                request.reply_to,
-            )
+            self._finish(request, result, failure, job)
 
     def _on_first_audio(self, job: Job, latency_s: float) -> None:
         if self._last_error and self._last_error.startswith("audio_device"):
@@ -397,7 +437,7 @@ class VoiceService:
         self._accepting = False
         reason = Failure("shutdown", "the daemon is shutting down")
         for request in self._queue.clear():
-            self._finish_unstarted(request, "cancelled", reason)
+            self._finish(request, "cancelled", reason)
         job = self._current
         if job is not None and job.task is not None:
             job.stop(reason)

@@ -115,6 +115,10 @@ class QueueSettings:
     """How many recent request ids are remembered to reject redeliveries as duplicate."""
     default_priority: Priority = "normal"
     """Priority of requests that name none."""
+    persist: bool = True
+    """Keep accepted requests in an on-disk journal until they finish, so a crash loses none."""
+    journal: str | None = None
+    """Journal file; None: $STATE_DIRECTORY, else ~/.local/state/voice-daemon/journal.sqlite3."""
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -152,6 +156,46 @@ class HttpSettings:
 
 
 @dataclass(frozen=True, config=_STRICT)
+class ChimeSettings:
+    low: str | None = None
+    """Chime before low-priority announcements: a name (default or one of files), None: none."""
+    normal: str | None = None
+    """Chime before normal-priority announcements."""
+    high: str | None = None
+    """Chime before high-priority announcements."""
+    critical: str | None = None
+    """Chime before critical announcements."""
+    files: dict[str, str] = Field(default_factory=dict)
+    """More chimes by name: WAV (or FLAC/OGG) files, any rate. 'default' is generated."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class HomeAssistantSettings:
+    enabled: bool = True
+    """Announce the daemon to Home Assistant by MQTT discovery; false removes it again."""
+    discovery_prefix: Annotated[str, Field(min_length=1, pattern=r"^[^#+]+$")] = "homeassistant"
+    """Home Assistant's discovery prefix (a setting of its MQTT integration)."""
+    status_topic: Annotated[str, Field(min_length=1, pattern=r"^[^#+]+$")] = (
+        "homeassistant/status"
+    )
+    """Home Assistant's birth topic: discovery is published again when it says online."""
+    device_name: str | None = None
+    """The device's name in Home Assistant; None: voice <node>."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class HermesSettings:
+    enabled: bool = False
+    """Speak Rhasspy/Hermes hermes/tts/say and play hermes/audioServer playBytes."""
+    site_ids: tuple[Annotated[str, Field(pattern=r"^[^#+/]+$")], ...] = ("default",)
+    """Hermes site ids this daemon serves; messages for other sites are ignored."""
+    audio_server: bool = True
+    """Also act as the Hermes audio server of those sites (playBytes -> playFinished)."""
+    max_audio_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    """Longer playBytes clips are refused (answered with playFinished, not played)."""
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Settings:
     mqtt: MqttSettings = MqttSettings()
     """Broker connection and topics."""
@@ -165,6 +209,12 @@ class Settings:
     """Sound output."""
     http: HttpSettings = HttpSettings()
     """The local web page and HTTP API (off by default)."""
+    chimes: ChimeSettings = ChimeSettings()
+    """Chimes played before announcements."""
+    homeassistant: HomeAssistantSettings = HomeAssistantSettings()
+    """Home Assistant MQTT discovery (on by default)."""
+    hermes: HermesSettings = HermesSettings()
+    """Rhasspy/Hermes compatibility (off by default)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Logging level."""
 
@@ -180,6 +230,16 @@ class Settings:
         if base:
             return Path(base.split(":")[0]) / "voice-daemon"
         return Path.home() / ".cache" / "voice-daemon"
+
+
+    @property
+    def journal_path(self) -> Path:
+        if self.queue.journal:
+            return Path(self.queue.journal)
+        state = os.environ.get("STATE_DIRECTORY")
+        if state:
+            return Path(state.split(":")[0]) / "journal.sqlite3"
+        return Path.home() / ".local" / "state" / "voice-daemon" / "journal.sqlite3"
 
 
 _ADAPTER = TypeAdapter(Settings)
@@ -218,7 +278,18 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
             f"http.host: listening on {http.host!r} (not a loopback address) needs a token: "
             "set http.token_file or http.token_env"
         )
+    _check_chimes(settings.chimes)
     return settings
+
+
+def _check_chimes(chimes: ChimeSettings) -> None:
+    known = {"default", *chimes.files}
+    for priority in ("low", "normal", "high", "critical"):
+        name = getattr(chimes, priority)
+        if name is not None and name not in known:
+            raise ConfigError(
+                f"chimes.{priority}: unknown chime {name!r}; known: {', '.join(sorted(known))}"
+            )
 
 
 def override(settings: Settings, section: str, **values: Any) -> Settings:

@@ -162,6 +162,7 @@ class PulseRig:
 
     def start(self) -> None:
         self.runtime.mkdir(mode=0o700, exist_ok=True)
+        self.socket.unlink(missing_ok=True)  # left behind by a killed server
         script = self.directory / "rig.pa"
         script.write_text(
             f"load-module module-native-protocol-unix socket={self.socket} auth-anonymous=1\n"
@@ -186,13 +187,19 @@ class PulseRig:
             stderr=log,
         )
         wait_until(self.socket.exists, 10, "pulseaudio to start")
-        for state in ("1", "0"):  # without this the first clip is delayed ~1.8 s
-            subprocess.run(
-                [require("pactl"), "suspend-sink", "rig", state],
-                env=self._environ(),
-                check=True,
-                timeout=10,
-            )
+        # Without a suspend/resume the first clip is delayed ~1.8 s.
+        wait_until(lambda: self._pactl("suspend-sink", "rig", "1"), 10, "pulseaudio to answer")
+        assert self._pactl("suspend-sink", "rig", "0")
+
+    def _pactl(self, *args: str) -> bool:
+        done = subprocess.run(
+            [require("pactl"), *args],
+            env=self._environ(),
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+        return done.returncode == 0
 
     def start_capture(self) -> None:
         self.capture_path.unlink(missing_ok=True)
@@ -387,6 +394,7 @@ class Daemon:
                 "reconnect_min_s": 1,
                 "reconnect_max_s": 2,
             },
+            "queue": {"journal": str(directory / "journal.sqlite3")},
             "log_level": "DEBUG",
         }
         for section, values in config.items():

@@ -67,6 +67,9 @@ class DeviceOutput:
         self._forced_rate = forced_rate
         self._stream: Any = None
         self.rate = source_rate
+        #: After a failure the device list may be stale (sound server restarted): rescan
+        #: right before the next open, when the device may be back.
+        self._rescan = False
 
     def _choose_rate(self, sd: Any) -> int:
         if self._forced_rate:
@@ -82,13 +85,16 @@ class DeviceOutput:
 
     def _open(self) -> Any:
         sd = _sounddevice()
+        if self._rescan:
+            refresh_device_list()
+            self._rescan = False
         try:
             self.rate = self._choose_rate(sd)
             stream = sd.OutputStream(
                 device=self._device, samplerate=self.rate, channels=1, dtype="float32"
             )
         except (sd.PortAudioError, ValueError) as error:
-            refresh_device_list()
+            self._rescan = True
             raise AudioDeviceError(f"cannot open output device {self._device!r}: {error}") from None
         log.info("opened output device %r at %d Hz", self._device, self.rate)
         return stream
@@ -131,4 +137,4 @@ class DeviceOutput:
                 stream.close(ignore_errors=True)
             except Exception as error:
                 log.debug("closing the output stream failed: %s", error)
-            refresh_device_list()
+            self._rescan = True
