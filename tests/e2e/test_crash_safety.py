@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.rig import (
-    NODE,
     Broker,
     Daemon,
     PulseRig,
