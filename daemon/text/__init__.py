@@ -16,7 +16,8 @@ API contract (implemented in the submodules):
   -> list[str]``: split normalized text into sentences for streaming, after 。！？；;
   over-long ones at ，、： then at jieba word boundaries (never inside a word or a
   number's reading); ``first_max_chars`` bounds only the first piece, for fast first
-  audio. No empty pieces; pieces keep their punctuation.
+  audio: a longer first sentence is cut after its first clause. No empty pieces;
+  pieces keep their punctuation; trailing marks do not count toward the limits.
 - ``analyze(sentence: str) -> list[Token]``: jieba words, each with its syllables in
   pypinyin TONE3 style (``"ni3"``, neutral tone ``"5"``, ü as ``v``) after polyphone
   handling, neutral tones and sandhi (一, 不, 3-3); one syllable per CJK character;
@@ -32,9 +33,9 @@ Libraries: cn2an reads single numbers (place values, 零, decimals); jieba segme
 word its dictionary pinyin.
 """
 
-from daemon.text.describe import Description, describe, warm_up
+from daemon.text.describe import Description, describe
 from daemon.text.normalize import Normalized, normalize
-from daemon.text.pinyin import Token, analyze
+from daemon.text.pinyin import Token, analyze, warm_up
 from daemon.text.sentences import split_sentences
 
 __all__ = [

@@ -6,7 +6,6 @@ from typing import TypedDict
 
 from daemon.text.normalize import normalize
 from daemon.text.pinyin import analyze
-from daemon.text.segment import warm_up as _warm_up_segmenter
 from daemon.text.sentences import split_sentences
 
 
@@ -26,9 +25,3 @@ def describe(text: str) -> Description:
         for sentence in sentences
     ]
     return {"normalized": normalized, "sentences": sentences, "pinyin": pinyin}
-
-
-def warm_up() -> None:
-    """Pay the one-off costs (jieba's dictionary, first pypinyin lookups) now."""
-    _warm_up_segmenter()
-    analyze("一行人去银行。")

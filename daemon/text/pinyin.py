@@ -22,6 +22,7 @@ from daemon.text import sandhi
 from daemon.text.chars import PAUSE_PUNCT, is_readable_han, word_set
 from daemon.text.normalize import normalize
 from daemon.text.segment import cut
+from daemon.text.segment import warm_up as _load_segmenter
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,13 @@ _PHRASE_FIXES = {
 #: 重 is chong2 (again) before these verbs: 重置, 重连, 重试, 重来.
 _AGAIN_BEFORE = frozenset("置连试发开做来启选建录播配输")
 _PRONOUNS = word_set("我 你 他 她 它 您 咱 我们 你们 他们 她们 咱们 大家")
+
+
+def warm_up() -> None:
+    """Pay the one-off costs now (jieba's dictionary ~1 s, pypinyin's first lookups)
+    rather than on the first announcement. Idempotent and thread-safe."""
+    _load_segmenter()
+    analyze("一行人去银行。")
 
 
 def analyze(sentence: str) -> list[Token]:
