@@ -22,7 +22,7 @@ def test_concurrent_first_use_loads_jieba_once(
             created.append(self)
 
     monkeypatch.setattr(segment, "_tokenizer", None)
-    monkeypatch.setattr(segment.jieba, "Tokenizer", CountingTokenizer)
+    monkeypatch.setattr(jieba, "Tokenizer", CountingTokenizer)
     results: list[list[str]] = []
     barrier = threading.Barrier(8)
 
