@@ -12,9 +12,12 @@ import math
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from daemon.events import ReplyTo
+
+if TYPE_CHECKING:
+    from daemon.engines.base import Audio
 
 Priority = Literal["low", "normal", "high", "critical"]
 PRIORITIES: Final[tuple[str, ...]] = get_args(Priority)
@@ -22,9 +25,10 @@ PRIORITIES: Final[tuple[str, ...]] = get_args(Priority)
 PRIORITY_RANK: Final[dict[str, int]] = {"critical": 0, "high": 1, "normal": 2, "low": 3}
 
 SAY_FIELDS: Final = frozenset(
-    {"text", "id", "emotion", "voice", "speed", "volume", "priority", "interrupt", "ttl"}
+    {"text", "id", "emotion", "voice", "speed", "volume", "priority", "interrupt", "ttl", "chime"}
 )
 MAX_ID_CHARS: Final = 128
+MAX_CHIME_NAME_CHARS: Final = 64
 
 
 class Rejected(Exception):
@@ -63,6 +67,11 @@ class SayRequest:
     """Monotonic receipt time: latency and ttl are measured from here."""
     reply_to: ReplyTo | None = None
     """MQTT 5 Response Topic: the terminal event is also published there."""
+    chime: str | bool | None = None
+    """A configured chime's name, False for none, None for the priority's chime."""
+    audio: Audio | None = field(default=None, compare=False, repr=False)
+    """Raw audio (mono float32 at the engine's rate) played instead of synthesizing ``text``:
+    set by integrations (the Hermes audio server), never parsed from a message."""
 
     @property
     def preempts(self) -> bool:
@@ -130,6 +139,21 @@ def _request_id(data: dict[str, Any]) -> str:
     return value
 
 
+def _chime(data: dict[str, Any]) -> str | bool | None:
+    """``chime``: a name (checked against the configured set by the service) or false."""
+    value = data.get("chime")
+    if value is None or value is False:
+        return value
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_CHIME_NAME_CHARS
+        or not value.isprintable()
+    ):
+        raise Rejected("invalid_field", f"chime: must be a chime name or false, got {value!r}")
+    return value.strip()
+
+
 def peek_id(payload: bytes) -> str | None:
     """The request's own id if one can be read, for echoing in a rejection."""
     try:
@@ -182,6 +206,7 @@ def parse_say(
         speed = _number(data, "speed", 0.5, 2.0)
         volume = _number(data, "volume", 0.0, 1.0)
         ttl = _number(data, "ttl", 0.0, 7 * 24 * 3600.0)
+        chime = _chime(data)
         return SayRequest(
             id=request_id,
             text=spoken,
@@ -193,6 +218,7 @@ def parse_say(
             interrupt=interrupt,
             ttl=ttl,
             reply_to=reply_to,
+            chime=chime,
         )
     except Rejected as rejected:
         rejected.request_id = request_id
