@@ -72,6 +72,15 @@ _REDUPLICATED_NEUTRAL = frozenset(
 _CHILD_ER = word_set(
     "女儿 婴儿 孤儿 健儿 幼儿 宠儿 男儿 胎儿 患儿 少儿 育儿 孙儿 侄儿 混血儿 新生儿 托儿"
 )
+#: Everyday words whose second syllable is neutral in speech but not in pypinyin's
+#: dictionary (东西 "thing", 衣服, 知道 ...), and directional complements (起来).
+_NEUTRAL_SECOND = word_set(
+    "东西 衣服 时候 朋友 事情 休息 消息 知道 告诉 地方 明白 舒服 客气 麻烦 清楚 "
+    "漂亮 窗户 先生 太阳 月亮 喜欢 谢谢 关系 名字 热闹 暖和 凉快 干净 认识 耳朵 "
+    "眼睛 钥匙 师傅 姑娘 打扮 打算 商量 咳嗽 亲戚 困难 照顾 聪明 糊涂 便宜 结实 "
+    "起来 出来 下来 上来 过来 进来 回来 出去 进去 上去 下去 回去 "
+    "早上 晚上 头发 豆腐 萝卜 葡萄 玻璃 事儿 行李 枕头 木头 石头 舌头 指头 骨头"
+)
 #: 长 is zhang3 (grow) before these, otherwise chang2 (long); pypinyin says zhang3.
 _GROW_AFTER = frozenset("了大高出成得")
 #: Before 得, a pronoun makes it dei3 (must): 我得走了.
@@ -188,7 +197,8 @@ def _readings_in_context(words: list[str], syllables: list[list[str]]) -> None:
             word_syllables[-1] = "zi3"  # pypinyin makes every unknown word's 子 neutral
         elif last in _NEUTRAL_SUFFIXES and word not in PHRASES_DICT:
             word_syllables[-1] = _NEUTRAL_SUFFIXES[last]
-        if len(word) == 2 and word[0] == word[1] and word[0] in _REDUPLICATED_NEUTRAL:
+        reduplicated = len(word) == 2 and word[0] == word[1] and word[0] in _REDUPLICATED_NEUTRAL
+        if reduplicated or word in _NEUTRAL_SECOND:
             word_syllables[1] = sandhi.with_tone(word_syllables[1], 5)
 
 

@@ -143,6 +143,11 @@ def test_bu_sandhi(text: str, expected: list[str]) -> None:
         ("走吧", ["zou3", "ba5"]),
         ("一会儿", ["yi2", "hui4", "er5"]),
         ("电子", ["dian4", "zi3"]),
+        ("衣服", ["yi1", "fu5"]),
+        ("东西", ["dong1", "xi5"]),
+        ("知道", ["zhi1", "dao5"]),
+        ("耳朵", ["er3", "duo5"]),  # neutral before sandhi: no 3-3 change
+        ("晾起来", ["liang4", "qi3", "lai5"]),
     ],
 )
 def test_neutral_tones(text: str, expected: list[str]) -> None:
