@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from daemon import __version__, events
+from daemon.audio.chimes import Chimes
 from daemon.audio.errors import AudioDeviceError
 from daemon.audio.player import Player
 from daemon.engines.base import Engine, EngineError
@@ -68,9 +69,12 @@ class VoiceService:
         player: Player,
         publisher: Publisher,
         journal: Journal | None = None,
+        *,
+        chimes: Chimes | None = None,
     ) -> None:
         self._settings = settings
         self._journal = journal
+        self._chimes = chimes
         self._engine = engine
         self._player = player
         self._publisher = publisher
@@ -243,11 +247,14 @@ class VoiceService:
             raise Rejected("duplicate", f"request {request.id} was already received", request.id)
         if self.ready.is_set():
             self._resolve(request)
-        if not normalize(request.text).text.strip("，。！？；：、"):
+        self._check_chime(request)
+        if request.audio is None and not normalize(request.text).text.strip("，。！？；：、"):
             raise Rejected("unspeakable_text", "text: nothing in it can be read aloud", request.id)
         position = self._queue.push(request)
         self._recent.add(request.id)
-        if self._journal is not None:
+        # A raw audio clip (Hermes playBytes) is not journaled: its sender waits for the
+        # answer now and would not want it played after a restart.
+        if self._journal is not None and request.audio is None:
             try:
                 self._journal.add(request)
             except JournalError as error:
@@ -268,6 +275,16 @@ class VoiceService:
                 self._current.stop(Failure("preempted", f"pre-empted by request {request.id}"))
         self.publish_state()
         self._wakeup.set()
+
+    def _check_chime(self, request: SayRequest) -> None:
+        """A chime named in a request must be one of the configured set."""
+        if not isinstance(request.chime, str):
+            return
+        if self._chimes is None or not self._chimes.known(request.chime):
+            known = ", ".join(self._chimes.names) if self._chimes else "none"
+            raise Rejected(
+                "unknown_chime", f"chime: unknown {request.chime!r}; valid: {known}", request.id
+            )
 
     def restore(self) -> int:
         """Queue again what the journal holds from before a crash; remember finished ids."""
@@ -388,7 +405,10 @@ class VoiceService:
         except Rejected as rejected:
             self._finish(request, "failed", Failure(rejected.code, rejected.message))
             return
-        job = Job(request, voice, emotion)
+        chime = self._chimes.for_request(request) if self._chimes else None
+        job = Job(request, voice, emotion, chime=chime[1] if chime else None)
+        if chime:
+            log.info("[%s] chime %s first", request.id, chime[0])
         self._current = job
         self._set_activity("synthesizing")
         job.task = asyncio.create_task(self._speak(job))

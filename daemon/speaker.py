@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from daemon.audio.player import Player
+from daemon.engines.base import Audio
 from daemon.events import Failure
 from daemon.request import SayRequest
 from daemon.synthesis import Rendered, SynthesisPool
@@ -34,6 +35,8 @@ class Job:
     reason: Failure | None = None
     """Why it was cancelled (stopped, preempted, shutdown)."""
     task: asyncio.Task[None] | None = None
+    chime: Audio | None = None
+    """Played gap-free right before the first sentence (same stream), if set."""
     synth_s: float = 0.0
     audio_s: float = 0.0
     started: bool = False
@@ -87,6 +90,9 @@ class Speaker:
     ) -> None:
         """Speak the whole job. Raises on failure; CancelledError when stopped."""
         request = job.request
+        if request.audio is not None:
+            await self._play_clip(job, request.audio, on_speaking, on_first_audio)
+            return
         sentences = await asyncio.to_thread(self._plan.sentences, request.text, request.id)
         if not sentences:
             return
@@ -97,12 +103,8 @@ class Speaker:
             job.voice,
             job.emotion,
         )
-        loop = asyncio.get_running_loop()
         pending: list[asyncio.Task[Rendered]] = []
-
-        def first_block() -> None:
-            latency = time.monotonic() - request.received
-            loop.call_soon_threadsafe(on_first_audio, latency)
+        first_block: Callable[[], None] | None = self._first_block_callback(job, on_first_audio)
 
         cancelled = True
         try:
@@ -122,15 +124,12 @@ class Speaker:
                 if not job.started:
                     job.started = True
                     on_speaking()
-                played = await self._player.play(
-                    request.id,
-                    rendered.audio,
-                    request_volume=request.volume,
-                    cancel=job.cancel,
-                    on_first_block=first_block if index == 0 else None,
-                )
-                if not played:
-                    raise asyncio.CancelledError
+                    if job.chime is not None:
+                        # Chime and first sentence back to back: the chime waits for the
+                        # sentence's audio, so nothing separates them in the stream.
+                        await self._play(job, job.chime, first_block)
+                        first_block = None
+                await self._play(job, rendered.audio, first_block if index == 0 else None)
             await self._player.finish(cancelled=False)
             cancelled = False
         finally:
@@ -138,5 +137,59 @@ class Speaker:
                 if task.done() and not task.cancelled():
                     task.exception()  # retrieved, so asyncio doesn't warn about it
                 task.cancel()
+            if cancelled:
+                await self._player.finish(cancelled=True)
+
+    @staticmethod
+    def _first_block_callback(
+        job: Job, on_first_audio: Callable[[float], None]
+    ) -> Callable[[], None]:
+        """Called on the player thread with the first block; reports latency on the loop."""
+        loop = asyncio.get_running_loop()
+
+        def first_block() -> None:
+            latency = time.monotonic() - job.request.received
+            loop.call_soon_threadsafe(on_first_audio, latency)
+
+        return first_block
+
+    async def _play(
+        self, job: Job, audio: Audio, on_first_block: Callable[[], None] | None
+    ) -> None:
+        """Play one piece of the job's stream; CancelledError when stopped meanwhile."""
+        played = await self._player.play(
+            job.request.id,
+            audio,
+            request_volume=job.request.volume,
+            cancel=job.cancel,
+            on_first_block=on_first_block,
+        )
+        if not played:
+            raise asyncio.CancelledError
+
+    async def _play_clip(
+        self,
+        job: Job,
+        clip: Audio,
+        on_speaking: Callable[[], None],
+        on_first_audio: Callable[[float], None],
+    ) -> None:
+        """A raw audio request (e.g. Hermes playBytes): no synthesis, same stream rules."""
+        log.info(
+            "[%s] playing a %.2f s audio clip", job.request.id, clip.size / self._pool.sample_rate
+        )
+        first_block: Callable[[], None] | None = self._first_block_callback(job, on_first_audio)
+        job.audio_s += clip.size / self._pool.sample_rate
+        job.started = True
+        on_speaking()
+        cancelled = True
+        try:
+            if job.chime is not None:
+                await self._play(job, job.chime, first_block)
+                first_block = None
+            await self._play(job, clip, first_block)
+            await self._player.finish(cancelled=False)
+            cancelled = False
+        finally:
             if cancelled:
                 await self._player.finish(cancelled=True)
