@@ -44,7 +44,7 @@ def _note(frequency: float, seconds: float, rate: int) -> Audio:
         + 0.12 * np.sin(2 * np.pi * 3 * frequency * time)
     )
     envelope = np.exp(-time * 5.0) * np.minimum(1.0, time / 0.004)  # 4 ms attack, no click
-    return (tone * envelope).astype(np.float32)
+    return np.asarray(tone * envelope, dtype=np.float32)
 
 
 def generate_default(rate: int) -> Audio:
