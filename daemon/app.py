@@ -43,9 +43,18 @@ async def _supervise(name: str, work: Callable[[], Awaitable[None]]) -> None:
             delay = min(delay * 2, 60.0)
 
 
-async def _watchdog(interval_s: float) -> None:
+async def _watchdog(interval_s: float, health_problem: Callable[[], str | None]) -> None:
+    """Ping systemd's watchdog while the daemon can serve; a hung worker stops the pings,
+    so systemd restarts the service (the journal keeps what was queued)."""
+    reported = False
     while True:
-        notify("WATCHDOG=1")
+        problem = health_problem()
+        if problem is None:
+            notify("WATCHDOG=1")
+            reported = False
+        elif not reported:
+            log.error("[-] %s; withholding watchdog pings so systemd restarts the service", problem)
+            reported = True
         await asyncio.sleep(interval_s)
 
 
@@ -100,7 +109,7 @@ async def run_daemon(settings: Settings) -> int:
     tasks = [asyncio.create_task(_supervise("speaker", service.run))]
     interval = watchdog_interval_s()
     if interval:
-        tasks.append(asyncio.create_task(_watchdog(interval)))
+        tasks.append(asyncio.create_task(_watchdog(interval, service.health_problem)))
     exit_code = 0
     loader = asyncio.create_task(service.load_engine())
     stopper = asyncio.create_task(stop.wait())

@@ -122,6 +122,16 @@ class VoiceService:
             "uptime_s": round(time.monotonic() - self._started_at),
         }
 
+    def health_problem(self) -> str | None:
+        """Why the daemon can no longer serve (a hung worker), or None when it is healthy."""
+        stuck = self._pool.stuck_s()
+        if stuck > 0:
+            return f"a synthesis worker is hung ({stuck:.0f} s past synthesis.timeout_s)"
+        stuck = self._player.stuck_s()
+        if stuck > 0:
+            return f"the playback worker is hung ({stuck:.0f} s without progress)"
+        return None
+
     def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
         """Also hand every event to ``listener`` (on the event loop), e.g. HTTP or Hermes."""
         self._listeners.append(listener)

@@ -76,9 +76,11 @@ class MqttSettings:
 
 @dataclass(frozen=True, config=_STRICT)
 class EngineSettings:
-    name: Literal["fastspeech2", "sambert", "tone"] = "fastspeech2"
+    name: Literal["fastspeech2", "sambert", "tone", "plugin"] = "fastspeech2"
     """Speech engine. fastspeech2: embedded voice, no download. sambert: ModelScope voices.
-    tone: beeps, for testing queue logic only."""
+    tone: beeps, for testing queue logic only. plugin: the class named by engine.plugin."""
+    plugin: Annotated[str | None, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")] = None
+    """plugin: "package.module:Class", an Engine subclass built as Class(settings, cache_dir)."""
     model: str | None = None
     """sambert: a ModelScope model id or a local model directory."""
     voice: str | None = None

@@ -8,6 +8,7 @@ a clear code instead of playing noise.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -47,15 +48,31 @@ class SynthesisPool:
     def __init__(self, engine: Engine, *, max_concurrent: int, timeout_s: float) -> None:
         self._engine = engine
         self._timeout_s = timeout_s
+        self._max_concurrent = max_concurrent
         self._executor = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="synth")
+        #: Start times of engine calls in progress, by call; read by the watchdog.
+        self._running: dict[int, float] = {}
+        self._calls = itertools.count()
+
+    def stuck_s(self) -> float:
+        """How long the oldest engine call has been running beyond the timeout (0: none)."""
+        running = list(self._running.values())
+        if not running:
+            return 0.0
+        return max(0.0, time.monotonic() - min(running) - self._timeout_s)
 
     @property
     def sample_rate(self) -> int:
         return self._engine.sample_rate
 
     def _run(self, sentence: str, voice: str, emotion: str, speed: float) -> Rendered:
+        call = next(self._calls)
+        self._running[call] = time.monotonic()
         began = time.perf_counter()
-        audio = self._engine.synthesize(sentence, voice=voice, emotion=emotion, speed=speed)
+        try:
+            audio = self._engine.synthesize(sentence, voice=voice, emotion=emotion, speed=speed)
+        finally:
+            del self._running[call]
         return Rendered(self._checked(audio, sentence), time.perf_counter() - began)
 
     def _checked(self, audio: object, sentence: str) -> Audio:
@@ -82,6 +99,13 @@ class SynthesisPool:
         try:
             return await asyncio.wait_for(future, self._timeout_s)
         except TimeoutError:
+            # The worker can't be interrupted: leave it to finish (or hang) on its own and
+            # serve the next requests from fresh threads. A worker that stays hung stops
+            # the systemd watchdog pings (see stuck_s), so systemd restarts the daemon.
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._max_concurrent, thread_name_prefix="synth"
+            )
             raise SynthesisError(
                 "synth_timeout", f"synthesis took longer than {self._timeout_s:g} s"
             ) from None

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from math import gcd
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -22,6 +23,8 @@ from scipy.signal import resample_poly
 from daemon.engines.base import Audio
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Output(Protocol):
@@ -65,6 +68,18 @@ class Player:
         self.volume = volume
         self.muted = muted
         self.request_id = ""
+        #: When the worker last made progress while busy (None: idle); read by the watchdog.
+        self._busy_since: float | None = None
+
+    def stuck_s(self, allowance_s: float = 5.0) -> float:
+        """How long the worker has been stuck on one block beyond ``allowance_s`` (0: fine)."""
+        since = self._busy_since
+        if since is None:
+            return 0.0
+        return max(0.0, time.monotonic() - since - allowance_s)
+
+    def _progress(self) -> None:
+        self._busy_since = time.monotonic()
 
     def _gain(self, request_volume: float) -> float:
         return 0.0 if self.muted else self.volume * request_volume
@@ -88,6 +103,7 @@ class Player:
             if cancel.is_set():
                 return False
             chunk = samples[start : start + block] * np.float32(self._gain(request_volume))
+            self._progress()
             self._output.write(np.clip(chunk, -1.0, 1.0))
             if start == 0 and on_first_block is not None:
                 on_first_block()
@@ -119,13 +135,27 @@ class Player:
         """Play one sentence; False when cancelled. Raises AudioDeviceError."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._executor, self._play, request_id, audio, request_volume, cancel, on_first_block
+            self._executor,
+            self._tracked,
+            self._play,
+            request_id,
+            audio,
+            request_volume,
+            cancel,
+            on_first_block,
         )
 
     async def finish(self, *, cancelled: bool) -> None:
         """End the announcement: trailing silence and drain, or drop the buffer on a stop."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._finish, cancelled)
+        await loop.run_in_executor(self._executor, self._tracked, self._finish, cancelled)
+
+    def _tracked(self, work: Callable[..., T], *args: Any) -> T:
+        self._progress()
+        try:
+            return work(*args)
+        finally:
+            self._busy_since = None
 
     def close(self) -> None:
         self._executor.submit(self._output.close)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import os
 import sys
 from typing import Any
 
@@ -17,7 +19,11 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         from daemon.app import run_daemon  # noqa: PLC0415
 
-        return asyncio.run(run_daemon(settings))
+        code = asyncio.run(run_daemon(settings))
+        # A worker thread hung inside an engine can't be joined; don't wait for it at exit.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)
     if args.command == "say":
         from daemon.commands.say import say  # noqa: PLC0415
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from daemon.engines.base import Engine, EngineError
@@ -23,9 +24,30 @@ def create_engine(settings: EngineSettings, cache_dir: Path) -> Engine:
         from daemon.engines.sambert import SambertEngine  # noqa: PLC0415
 
         return SambertEngine(
-            settings.model, threads=settings.threads, emotions=settings.emotions,
+            settings.model,
+            threads=settings.threads,
+            emotions=settings.emotions,
             cache_dir=cache_dir,
         )
+    if settings.name == "plugin":
+        return _plugin(settings, cache_dir)
     from daemon.engines.tone import ToneEngine  # noqa: PLC0415
 
     return ToneEngine()
+
+
+def _plugin(settings: EngineSettings, cache_dir: Path) -> Engine:
+    """An engine class named in the config (never in a message)."""
+    if not settings.plugin:
+        raise EngineError("config", "engine.plugin: required for engine.name plugin")
+    module_name, _, class_name = settings.plugin.partition(":")
+    try:
+        engine_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        raise EngineError(
+            "config", f"engine.plugin: cannot load {settings.plugin}: {error}"
+        ) from None
+    if not (isinstance(engine_class, type) and issubclass(engine_class, Engine)):
+        raise EngineError("config", f"engine.plugin: {settings.plugin} is not an Engine subclass")
+    engine: Engine = engine_class(settings, cache_dir)
+    return engine
