@@ -3,7 +3,9 @@
 pypinyin reads each jieba word with its phrase dictionary, which settles most
 polyphones from context (银行 hang2, 行走 xing2, 长大 zhang3, 还是 hai2). We add
 neutral tones pypinyin leaves out (word-final 们/子/儿, reduplicated kinship terms and
-verbs, particles) and then the tone sandhi of :mod:`daemon.text.sandhi`.
+verbs, particles, everyday words such as 衣服 知道 起来), fix a few characters whose
+default reading is the rarer one (长, 调, 重, 得, 地), then apply the tone sandhi of
+:mod:`daemon.text.sandhi`.
 
 Erhua is kept simple: 儿 keeps its own syllable, ``er5`` when it is a suffix
 (一会儿 yi2 hui4 er5), ``er2`` when it means a child (女儿); the engine joins them.
