@@ -25,6 +25,7 @@ from daemon.recent_ids import RecentIds
 from daemon.request import (
     Rejected,
     SayRequest,
+    StopCommand,
     parse_say,
     parse_set,
     parse_stop,
@@ -79,6 +80,7 @@ class VoiceService:
         self._player = player
         self._publisher = publisher
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._state_listeners: list[Callable[[dict[str, Any]], None]] = []
         self._pool = SynthesisPool(
             engine,
             max_concurrent=settings.synthesis.max_concurrent,
@@ -136,6 +138,15 @@ class VoiceService:
         """Also hand every event to ``listener`` (on the event loop), e.g. HTTP or Hermes."""
         self._listeners.append(listener)
 
+    def add_state_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Also hand every published state to ``listener`` (on the event loop)."""
+        self._state_listeners.append(listener)
+
+    @property
+    def synthesis_pool(self) -> SynthesisPool:
+        """The pool the speaker synthesizes on (other doors share its CPU bound)."""
+        return self._pool
+
     def _emit(self, event: dict[str, Any], reply_to: ReplyTo | None) -> None:
         self._publisher.event(event, reply_to)
         for listener in self._listeners:
@@ -145,7 +156,13 @@ class VoiceService:
                 log.exception("[%s] an event listener failed", event.get("id") or "-")
 
     def publish_state(self) -> None:
-        self._publisher.state(self.state())
+        state = self.state()
+        self._publisher.state(state)
+        for listener in self._state_listeners:
+            try:
+                listener(state)
+            except Exception:
+                log.exception("[-] a state listener failed")
 
     def _set_activity(self, activity: str) -> None:
         if activity != self._activity:
@@ -178,6 +195,10 @@ class VoiceService:
                 f"engine.emotion: unknown emotion {self._default_emotion!r}; "
                 f"valid: {', '.join(emotions)}",
             )
+
+    def resolve(self, request: SayRequest) -> tuple[str, str]:
+        """The request's voice and emotion, checked against the engine; raises Rejected."""
+        return self._resolve(request)
 
     def _voice_or_default(self, voice: str | None) -> str:
         return voice or self._default_voice or self._engine.default_voice()
@@ -314,7 +335,11 @@ class VoiceService:
         return len(restored)
 
     def _handle_stop(self, message: Incoming) -> None:
-        command = parse_stop(message.payload)
+        self.stop(parse_stop(message.payload))
+
+    def stop(self, command: StopCommand) -> None:
+        """Stop what is playing, cancel one request, or both and the queue; raises Rejected
+        (unknown_id). Also the entry point for non-MQTT doors."""
         reason = Failure("stopped", "stopped by a stop command")
         if command.all:
             for request in self._queue.clear():
