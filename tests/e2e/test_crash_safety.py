@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.rig import (
+    AlsaCapture,
+    TcpProxy,
     Broker,
     Daemon,
     PulseRig,
@@ -142,3 +144,36 @@ def test_sound_server_restart_mid_announcement(
     finally:
         daemon.stop()
         watcher.stop()
+
+
+def test_network_to_the_broker_cut_and_restored(
+    tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cache: Path
+) -> None:
+    proxy = TcpProxy(broker.port).start()
+    config = {
+        "engine": {"name": "fastspeech2", "cache_dir": str(model_cache)},
+        "audio": {"device": alsa.device},
+    }
+    watcher = Watcher(broker.port).start()  # talks to the broker directly
+    daemon = Daemon(tmp_path, proxy.port, config=config, env=alsa.env()).start()
+    try:
+        wait_ready(watcher, daemon)
+        watcher.say({"text": "断网之前。", "id": "before-cut"})
+        assert watcher.wait_terminal("before-cut", 30)["result"] == "completed"
+        proxy.cut()
+        wait_until(lambda: watcher.availability() == "offline", 10, "the last will")
+        for index in range(3):  # kept by the broker in the daemon's persistent session
+            watcher.say({"text": f"断网期间第{index}条。", "id": f"during-{index}"})
+        time.sleep(1)
+        proxy.restore()
+        for index in range(3):
+            assert watcher.wait_terminal(f"during-{index}", 60)["result"] == "completed"
+        wait_until(lambda: watcher.availability() == "online", 10, "online again")
+        state = watcher.wait_state(lambda s: s["state"] == "idle" and s["queue"] == 0, 10)
+        assert state["ready"]
+        finished = [e["id"] for e in watcher.events() if e["event"] == "finished"]
+        assert sorted(finished) == ["before-cut", "during-0", "during-1", "during-2"]
+    finally:
+        daemon.stop()
+        watcher.stop()
+        proxy.cut()
