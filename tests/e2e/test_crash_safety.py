@@ -11,10 +11,10 @@ import pytest
 
 from tests.rig import (
     AlsaCapture,
-    TcpProxy,
     Broker,
     Daemon,
     PulseRig,
+    TcpProxy,
     Watcher,
     wait_ready,
     wait_until,
