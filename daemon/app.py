@@ -13,10 +13,11 @@ from daemon.audio.device import DeviceOutput
 from daemon.audio.player import Output, Player
 from daemon.audio.wav_output import WavDirOutput
 from daemon.engines import create_engine
+from daemon.http import HttpServer, HttpServerError
 from daemon.journal import Journal, JournalError
 from daemon.mqtt_link import MqttLink
 from daemon.service import VoiceService
-from daemon.settings import AudioSettings, Settings
+from daemon.settings import AudioSettings, ConfigError, Settings
 from daemon.systemd_notify import notify, watchdog_interval_s
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,16 @@ async def run_daemon(settings: Settings) -> int:
     restored = service.restore()
     if restored:
         log.info("[-] %d unfinished request(s) restored from %s", restored, settings.journal_path)
+    http = HttpServer(settings, service, engine) if settings.http.enabled else None
+    if http is not None:
+        try:
+            await http.start()
+        except (ConfigError, HttpServerError) as error:
+            log.error("[-] cannot start the web page and HTTP API: %s", error)
+            player.close()
+            if journal is not None:
+                journal.close()
+            return 2 if isinstance(error, ConfigError) else 1
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -126,6 +137,8 @@ async def run_daemon(settings: Settings) -> int:
     log.info("[-] shutting down")
     loader.cancel()
     await service.shutdown()
+    if http is not None:
+        await http.close()
     for task in tasks:
         task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
