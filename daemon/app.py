@@ -97,12 +97,12 @@ async def run_daemon(settings: Settings) -> int:
     if http is not None:
         try:
             await http.start()
-        except (ConfigError, HttpServerError) as error:
-            log.error("[-] cannot start the web page and HTTP API: %s", error)
+        except (ConfigError, HttpServerError) as failure:
+            log.error("[-] cannot start the web page and HTTP API: %s", failure)
             player.close()
             if journal is not None:
                 journal.close()
-            return 2 if isinstance(error, ConfigError) else 1
+            return 2 if isinstance(failure, ConfigError) else 1
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
