@@ -1,0 +1,98 @@
+"""The stock architecture at full size: load through the engine, synthesize ~5 s."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from daemon.engines.sambert import SambertEngine
+from daemon.engines.sambert.symbols import ProsodicWord, symbol_line
+from daemon.engines.sambert.testmodel import build_model_dir
+
+#: About 5 s of audio with the builder's ~8 frames per token.
+WORDS = [
+    ("jin1 tian1", 1),
+    ("tian1 qi4", 1),
+    ("hen3 hao3", 3),
+    ("wo3 men5", 1),
+    ("qu4", 1),
+    ("gong1 yuan2", 2),
+    ("san4 bu4 ba5", 3),
+    ("ran2 hou4", 1),
+    ("zai4", 1),
+    ("hui2 jia1", 1),
+    ("chi1 fan4", 4),
+]
+
+
+def five_seconds() -> str:
+    words = [ProsodicWord(s.split(), "", b) for s, b in WORDS]
+    return symbol_line(words, emotion="neutral", speaker="F7")
+
+
+@pytest.fixture(scope="module")
+def real_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_model_dir(
+        tmp_path_factory.mktemp("real") / "model", size="real", voices=["zhitian_emo"], seed=5
+    )
+
+
+@pytest.mark.slow
+def test_real_size_load_and_synthesize(real_model: Path) -> None:
+    engine = SambertEngine(str(real_model), threads=2)
+    engine.load()
+    result = engine.synthesize_symbol_line(five_seconds(), "zhitian_emo")
+    audio = result.wav
+    assert result.acoustic.mel.shape[1] == 80
+    assert len(audio) == result.acoustic.mel.shape[0] * 200
+    assert 4.0 < len(audio) / 16000 < 6.5
+    assert np.isfinite(audio).all()
+    assert 0.05 < np.abs(audio).max() <= 1.0
+
+
+@pytest.mark.slow
+def test_real_size_process_budget(real_model: Path) -> None:
+    """Load + synthesize in a fresh process; report time and peak memory.
+
+    Bounds are loose (a shared CI machine is noisy): they catch regressions such as a
+    second copy of the weights, not the tuned numbers in the package docstring.
+    """
+    script = textwrap.dedent(
+        f"""
+        import json, resource, time
+        from daemon.engines.sambert import SambertEngine
+        from tests.sambert.test_real_size import five_seconds
+        t = time.perf_counter()
+        engine = SambertEngine({str(real_model)!r}, threads=1)
+        engine.load()
+        load = time.perf_counter() - t
+        line = five_seconds()
+        best = float("inf")
+        for _ in range(3):
+            t = time.process_time()
+            audio = engine.synthesize_symbols([line], "zhitian_emo")
+            best = min(best, time.process_time() - t)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({{"load_s": load, "cpu_rtf": best / (len(audio) / 16000),
+                          "peak_rss_mb": rss}}))
+        """
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=180,
+    )
+    stats = json.loads(out.stdout.strip().splitlines()[-1])
+    print("sambert real size:", stats)
+    assert stats["peak_rss_mb"] < 600
+    assert stats["cpu_rtf"] < 0.6
