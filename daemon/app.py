@@ -9,11 +9,15 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from daemon.audio.chimes import Chimes
 from daemon.audio.device import DeviceOutput
 from daemon.audio.player import Output, Player
 from daemon.audio.wav_output import WavDirOutput
 from daemon.engines import create_engine
 from daemon.http import HttpServer, HttpServerError
+from daemon.integrations.hermes import HermesBridge
+from daemon.integrations.homeassistant import HomeAssistantDiscovery
+from daemon.integrations.tooling import ToolingTopics
 from daemon.journal import Journal, JournalError
 from daemon.mqtt_link import MqttLink
 from daemon.service import VoiceService
@@ -89,7 +93,8 @@ async def run_daemon(settings: Settings) -> int:
             journal = Journal(settings.journal_path, keep_finished=settings.queue.dedupe_ids)
         except JournalError as error:
             log.error("[-] %s; running without crash safety", error)
-    service = VoiceService(settings, engine, player, link, journal)
+    chimes = await asyncio.to_thread(Chimes.load, settings.chimes, engine.sample_rate)
+    service = VoiceService(settings, engine, player, link, journal, chimes=chimes)
     restored = service.restore()
     if restored:
         log.info("[-] %d unfinished request(s) restored from %s", restored, settings.journal_path)
@@ -116,6 +121,19 @@ async def run_daemon(settings: Settings) -> int:
         settings.mqtt.host,
         settings.mqtt.port,
     )
+    # Integrations subscribe and listen through the link's and the service's extension points.
+    HomeAssistantDiscovery(
+        settings.homeassistant, settings.node_id, link, service, engine
+    ).install()
+    HermesBridge(
+        settings.hermes,
+        link,
+        service,
+        sample_rate=engine.sample_rate,
+        max_text_chars=settings.queue.max_text_chars,
+        priority=settings.queue.default_priority,
+    ).install()
+    ToolingTopics(settings, link, service, engine, cache=None).install()
     link.start()
     tasks = [asyncio.create_task(_supervise("speaker", service.run))]
     interval = watchdog_interval_s()

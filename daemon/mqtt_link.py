@@ -165,6 +165,7 @@ class MqttLink:
                     self.topics.say_all,
                     self.topics.stop,
                     self.topics.set,
+                    *list(self._routes),  # integrations' extra topic filters
                 )
             ]
         )
