@@ -38,6 +38,9 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	# torch pinned: 2.13.0 is the CPU build; an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[sambert,test]'
+	# rhasspy-hermes (the Hermes tests' client library) pins paho-mqtt==1.5 and an old
+	# dataclasses-json; the message classes we use need neither pin, hence --no-deps.
+	$(BIN)/pip install -q --no-deps rhasspy-hermes==0.6.2
 	touch $@
 
 ## Start a local mosquitto on localhost:1883 unless a broker already answers there.
