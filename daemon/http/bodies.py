@@ -1,8 +1,9 @@
 """HTTP request bodies turned into the payload bytes an MQTT command carries.
 
-The HTTP door does no validation of its own: JSON and plain-text bodies are passed on as
-they are, and form fields (URL-encoded or multipart) become the equivalent JSON object, so
-``daemon.request``'s parsers apply the same rules and codes as on MQTT.
+The HTTP door does no validation of its own: a JSON object is passed on as it is, a
+``text/plain`` body becomes ``{"text": ...}``, form fields (URL-encoded or multipart) become
+the equivalent JSON object, and a body of no stated type is read as on MQTT (a JSON object,
+or else plain text). ``daemon.request``'s parsers then apply the same rules and codes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Final
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from daemon.request import Rejected
 
@@ -20,14 +22,13 @@ from daemon.request import Rejected
 NUMBER_FIELDS: Final = frozenset({"speed", "volume", "ttl"})
 #: Form fields that are true/false in the JSON object.
 FLAG_FIELDS: Final = frozenset({"interrupt", "all"})
-_TRUE: Final = frozenset({"true", "1", "on", "yes"})
-_FALSE: Final = frozenset({"false", "0", "off", "no"})
+#: Form spellings of true and false: as in JSON, nothing else.
+_FLAGS: Final = {"true": True, "false": False}
 #: More form fields than any command has: the rest are not read.
 MAX_FORM_FIELDS: Final = 32
 
-#: Bodies passed on unchanged: JSON, or plain text meaning {"text": ...} (as on MQTT).
-RAW_TYPES: Final = frozenset({"application/json", "text/plain", "application/octet-stream", ""})
-FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+#: Bodies of no stated type are read as on MQTT: a JSON object, or else plain text.
+UNTYPED: Final = frozenset({"application/octet-stream", ""})
 
 
 def _field_value(name: str, value: str) -> object:
@@ -38,26 +39,20 @@ def _field_value(name: str, value: str) -> object:
             return float(value)
         except ValueError:
             return value
-    if name in FLAG_FIELDS:
-        lowered = value.strip().lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
+    if name in FLAG_FIELDS and value in _FLAGS:
+        return _FLAGS[value]
     return value
 
 
 def payload_from_form(fields: Iterable[tuple[str, object]]) -> bytes:
-    """The JSON payload equivalent to form fields. Empty fields other than ``text`` count as
-    not given (an HTML form sends every field, filled or not)."""
+    """The JSON payload equivalent to form fields. Values keep JSON's meaning: an empty field
+    is an empty string (so an empty ``id`` is as invalid as in JSON), flags are true/false."""
     data: dict[str, object] = {}
     for name, value in fields:
         if not isinstance(value, str):
             raise Rejected("invalid_field", f"{name}: must be a text field, not a file")
         if name in data:
             raise Rejected("invalid_field", f"{name}: given more than once")
-        if value == "" and name != "text":
-            continue
         data[name] = _field_value(name, value)
     return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
@@ -79,6 +74,25 @@ def _parse_urlencoded(body: bytes) -> list[tuple[str, str]]:
         raise Rejected("invalid_field", f"more than {MAX_FORM_FIELDS} form fields") from None
 
 
+def _utf8(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise Rejected("invalid_utf8", f"body is not valid UTF-8 (byte {error.start})") from None
+
+
+def _json_object(body: bytes) -> bytes:
+    """A JSON body as it is, once it is known to be an object (not plain text)."""
+    text = _utf8(body).strip()
+    if text.startswith("{"):
+        return body  # parse_say reads (and checks) it
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise Rejected("invalid_json", f"body is not valid JSON: {error}") from None
+    raise Rejected("not_an_object", "a JSON body must be an object")
+
+
 async def read_payload(request: web.Request, limit: int) -> bytes:
     """The body of ``request`` as command payload bytes; at most ``limit`` bytes are read."""
     length = request.content_length
@@ -88,8 +102,9 @@ async def read_payload(request: web.Request, limit: int) -> bytes:
     if content_type == "multipart/form-data":
         try:
             form = await request.post()
-        except ValueError as error:
-            raise Rejected("invalid_form", f"malformed multipart form data: {error}") from None
+        except (ValueError, HttpProcessingError) as error:
+            message = str(error).replace("\n", " ")
+            raise Rejected("invalid_form", f"malformed multipart form data: {message}") from None
         if len(form) > MAX_FORM_FIELDS:
             raise Rejected("invalid_field", f"more than {MAX_FORM_FIELDS} form fields")
         return payload_from_form(form.items())
@@ -98,10 +113,24 @@ async def read_payload(request: web.Request, limit: int) -> bytes:
         raise Rejected("payload_too_large", f"payload is {len(body)} bytes, the limit is {limit}")
     if content_type == "application/x-www-form-urlencoded":
         return payload_from_form(_parse_urlencoded(body))
-    if content_type in RAW_TYPES or content_type.endswith("+json"):
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return _json_object(body)
+    if content_type == "text/plain":
+        return json.dumps({"text": _utf8(body)}, ensure_ascii=False).encode("utf-8")
+    if content_type in UNTYPED:
         return body
     raise Rejected(
         "unsupported_media_type",
         f"a body of type {content_type} is not understood; send application/json, "
         "a form (application/x-www-form-urlencoded or multipart/form-data) or text/plain",
     )
+
+
+def only_text(payload: bytes) -> None:
+    """Refuse fields other than ``text`` in a payload ``parse_say`` already accepted."""
+    stripped = payload.decode("utf-8").strip()  # as parse_say reads it
+    if not stripped.startswith("{"):
+        return  # plain text
+    unknown = sorted(str(key) for key in json.loads(stripped) if key != "text")
+    if unknown:
+        raise Rejected("unknown_field", f"unknown field(s): {', '.join(unknown)}; only text")

@@ -45,12 +45,21 @@ def _body(schema: str, *, plain: bool, required: bool = True) -> dict[str, Any]:
 def _schemas(
     max_text_chars: int, voices: list[str] | None, emotions: list[str] | None
 ) -> dict[str, Any]:
-    voice: dict[str, Any] = {"type": "string", "description": "one of the engine's voices"}
-    emotion: dict[str, Any] = {"type": "string", "description": "one of the voice's emotions"}
+    # Optional fields may be null, meaning "not given" (as the MQTT parser reads them).
+    voice: dict[str, Any] = {
+        "type": "string",
+        "nullable": True,
+        "description": "one of the engine's voices",
+    }
+    emotion: dict[str, Any] = {
+        "type": "string",
+        "nullable": True,
+        "description": "one of the voice's emotions",
+    }
     if voices:
-        voice["enum"] = voices
+        voice["enum"] = [*voices, None]  # OpenAPI 3.0: a nullable enum lists null
     if emotions:
-        emotion["enum"] = emotions
+        emotion["enum"] = [*emotions, None]
     text = {
         "type": "string",
         "minLength": 1,
@@ -93,22 +102,28 @@ def _schemas(
             "additionalProperties": False,
             "properties": {
                 "text": text,
-                "id": {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS},
+                "id": _nullable({"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS}),
                 "emotion": emotion,
                 "voice": voice,
-                "speed": {"type": "number", "minimum": 0.5, "maximum": 2.0, "default": 1.0},
-                "volume": {"type": "number", "minimum": 0.0, "maximum": 1.0, "default": 1.0},
+                "speed": _nullable({"type": "number", "minimum": 0.5, "maximum": 2.0}),
+                "volume": _nullable({"type": "number", "minimum": 0.0, "maximum": 1.0}),
                 "priority": {"type": "string", "enum": list(PRIORITIES)},
-                "interrupt": {"type": "boolean", "default": False},
-                "ttl": {"type": "number", "minimum": 0, "maximum": 7 * 24 * 3600},
+                "interrupt": {"type": "boolean"},
+                "ttl": _nullable({"type": "number", "minimum": 0, "maximum": 7 * 24 * 3600}),
             },
+        },
+        "Text": {
+            "type": "object",
+            "required": ["text"],
+            "additionalProperties": False,
+            "properties": {"text": text},
         },
         "Stop": {
             "type": "object",
             "additionalProperties": False,
             "description": "empty: stop what is playing; id: cancel that request; "
             "all: stop and clear the queue",
-            "properties": {"id": {"type": "string"}, "all": {"type": "boolean"}},
+            "properties": {"id": _nullable({"type": "string"}), "all": {"type": "boolean"}},
         },
         "Error": {
             "type": "object",
@@ -341,8 +356,8 @@ def build_spec(
             "post": {
                 "operationId": "text",
                 "summary": "how the text frontend reads a text: normalized, sentences, pinyin "
-                "(to debug a mispronunciation); the say body, only text is used",
-                "requestBody": _body("Say", plain=True),
+                "(to debug a mispronunciation)",
+                "requestBody": _body("Text", plain=True),
                 "responses": {"200": _json("the reading", "Reading"), **say_errors},
             }
         },

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from daemon import __version__
 from daemon.engines.base import Engine
-from daemon.http.bodies import read_payload
+from daemon.http.bodies import only_text, read_payload
 from daemon.http.hub import EventHub
 from daemon.http.openapi import MAX_WAIT_S, build_spec
 from daemon.http.render import Renderer
@@ -38,7 +38,7 @@ _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 def _wait_s(request: web.Request) -> float:
     """The ``?wait=`` seconds (0 when absent); a bad value is rejected, never clamped."""
     raw = request.query.get("wait")
-    if raw is None or raw == "":
+    if raw is None:
         return 0.0
     try:
         value = float(raw)
@@ -168,7 +168,9 @@ class Api:
         )
 
     async def text(self, request: web.Request) -> web.Response:
-        say = await self._say_request(request)
+        payload = await read_payload(request, self._limit)
+        say = parse_say(payload, max_text_chars=self._settings.queue.max_text_chars)
+        only_text(payload)
         return json_response(await asyncio.to_thread(_reading, say.text))
 
     async def openapi(self, request: web.Request) -> web.Response:
