@@ -7,6 +7,7 @@ import logging
 from typing import Final
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from daemon.engines.base import Engine, EngineError
 from daemon.http.auth import Handler, make_middleware, read_token
@@ -26,6 +27,20 @@ log = logging.getLogger(__name__)
 SHUTDOWN_TIMEOUT_S: Final = 2.0
 #: aiohttp's access log, without a timestamp (journald adds one) and with our [id] slot.
 ACCESS_LOG_FORMAT: Final = '[-] %a "%r" %s %b %Tfs'
+
+
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp logs a malformed request (a stray client, a fuzzer) as an ERROR with a
+    traceback; it is the client's fault, so one WARNING line without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            message = (str(error.message).strip().splitlines() or ["bad request"])[0]
+            record.msg, record.args = "[-] %s: %s", (record.getMessage(), message)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
 
 
 class HttpServerError(Exception):
@@ -109,6 +124,9 @@ class HttpServer:
         """Listen; raises ConfigError (token) or HttpServerError (address)."""
         http = self._settings.http
         token = read_token(http)
+        server_log = logging.getLogger("aiohttp.server")
+        if not any(isinstance(f, MalformedRequestFilter) for f in server_log.filters):
+            server_log.addFilter(MalformedRequestFilter())
         app = build_app(self._settings, self._service, self._engine, self.hub, token)
         runner = web.AppRunner(
             app,
