@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,12 @@ _HOP = 300
 _VOCODER_WINDOW = 192
 _VOCODER_CONTEXT = 20
 _WARM_UP_TEXT = "你好，欢迎回家。"
+#: synthesize_stream: mel frames vocoded before the first and second pieces (then the rest),
+#: the least audio handed out first (so the next piece is ready before it has played), and
+#: the level above which a sample counts as speech before the utterance's peak is known.
+_STREAM_FRAMES = (24, 48)
+_STREAM_FIRST_SECONDS = 0.15
+_STREAM_ONSET_FLOOR = 0.002
 
 
 def default_cache_dir() -> Path:
@@ -165,6 +172,82 @@ class FastSpeech2Engine(Engine):
             raise EngineError("unspeakable_text", f"nothing to say in {sentence!r}")
         audio = prosody.shift_pitch(np.concatenate(pieces[:-1]), settings.pitch_semitones)
         return prosody.apply_gain_and_limit(audio, settings.gain_db)
+
+    def synthesize_stream(
+        self, sentence: str, *, voice: str, emotion: str, speed: float
+    ) -> Iterator[Audio]:
+        """:meth:`synthesize` in pieces, the first as soon as ~0.3 s of speech is vocoded,
+        so playback starts while the vocoder still works. Joined, the pieces are what
+        :meth:`synthesize` returns, except that the first utterance's leading silence is cut
+        against the level heard so far (a few samples apart). Emotions with a pitch shift
+        come in one piece: the FFT shift needs the whole waveform."""
+        settings = prosody.EMOTIONS.get(emotion)
+        if (
+            settings is None
+            or settings.pitch_semitones != 0.0
+            or voice != VOICE
+            or not prosody.MIN_SPEED <= speed <= prosody.MAX_SPEED
+        ):
+            yield self.synthesize(sentence, voice=voice, emotion=emotion, speed=speed)
+            return
+        symbols = self._loaded_symbols()
+        duration = prosody.duration_multiplier(settings, speed)
+        edge = round(_EDGE_SECONDS * duration * SAMPLE_RATE)
+        gap: Audio | None = None
+        for utterance in utterances.plan(text_frontend.analyze(sentence)):
+            phonemes = symbols.phonemes(utterance.tokens)
+            if len(phonemes) <= 2:
+                continue
+            mel = self._mel(symbols.ids(phonemes), duration, settings)
+            if gap is None:
+                pieces: Iterator[Audio] = self._vocode_first_utterance(mel, edge)
+            else:
+                yield gap
+                pieces = iter([prosody.trim_silence(self._vocode(mel), keep=edge)])
+            for piece in pieces:
+                yield prosody.apply_gain_and_limit(piece, settings.gain_db)
+            pause = _SENTENCE_PAUSE_SECONDS if utterance.ends_sentence else _CLAUSE_PAUSE_SECONDS
+            gap = prosody.silence(pause * duration, SAMPLE_RATE)
+        if gap is None:
+            raise EngineError("unspeakable_text", f"nothing to say in {sentence!r}")
+
+    def _vocode_first_utterance(self, mel: npt.NDArray[np.float32], keep: int) -> Iterator[Audio]:
+        """Vocode in growing windows (exact, as :meth:`_vocode`: each has its context) and
+        hand out the speech so far once it is :data:`_STREAM_FIRST_SECONDS` long; the end is
+        trimmed with :func:`prosody.trim_silence` over the whole utterance."""
+        frames = mel.shape[1]
+        parts: list[Audio] = []
+        done = 0
+        sent = -1  # samples handed out; -1 until the speech has begun
+        for size in _STREAM_FRAMES:
+            stop = min(frames, done + size)
+            if stop >= frames:
+                break
+            lo, hi = max(0, done - _VOCODER_CONTEXT), min(frames, stop + _VOCODER_CONTEXT)
+            wave = self._vocode(np.ascontiguousarray(mel[:, lo:hi, :]))
+            parts.append(wave[(done - lo) * _HOP : (stop - lo) * _HOP])
+            done = stop
+            audio = np.concatenate(parts)
+            if sent < 0:
+                magnitude = np.abs(audio)
+                floor = max(float(magnitude.max()) * 0.01, _STREAM_ONSET_FLOOR)  # -40 dB
+                loud = np.flatnonzero(magnitude > floor)
+                if loud.size == 0 or audio.size - loud[0] < _STREAM_FIRST_SECONDS * SAMPLE_RATE:
+                    continue
+                sent = max(0, int(loud[0]) - keep)
+            yield audio[sent:]
+            sent = audio.size
+        lo = max(0, done - _VOCODER_CONTEXT)
+        parts.append(self._vocode(np.ascontiguousarray(mel[:, lo:, :]))[(done - lo) * _HOP :])
+        audio = np.concatenate(parts)
+        trimmed = prosody.trim_silence(audio, keep=keep)
+        if sent < 0:
+            yield trimmed
+            return
+        # trim_silence returns a slice: where it ends in ``audio``.
+        end = (trimmed.ctypes.data - audio.ctypes.data) // audio.itemsize + trimmed.size
+        if end > sent:
+            yield audio[sent:end]
 
     def _mel(
         self, ids: list[int], duration: float, settings: prosody.Prosody
