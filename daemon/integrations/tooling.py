@@ -8,10 +8,11 @@ phrase cache) and ``config`` (the resolved settings, secrets redacted).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol, get_args, get_type_hints
 
 from pydantic import TypeAdapter
@@ -30,10 +31,10 @@ REDACTED: Final = "<redacted>"
 
 
 class PhraseCache(Protocol):
-    """The phrase cache as the tooling sees it."""
+    """The phrase cache as the tooling sees it (:mod:`daemon.phrase_cache`)."""
 
-    def clear(self) -> int:
-        """Drop every cached phrase; returns how many were dropped."""
+    async def clear(self) -> int:
+        """Drop every cached phrase (off the event loop); returns how many were dropped."""
         ...
 
 
@@ -79,7 +80,8 @@ class ToolingTopics:
         topics = link.topics
         self._request_prefix = f"{topics.base}/{topics.node}/request/"
         self._response_prefix = f"{topics.base}/{topics.node}/response/"
-        self._commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._commands: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "voices": self._voices,
             "health": self._health,
             "cache/clear": self._cache_clear,
@@ -94,17 +96,22 @@ class ToolingTopics:
         if message.retained:
             log.warning("[-] ignoring a retained tooling request %s", command)
             return
+        task = asyncio.create_task(self._answer(command, message.payload))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, command: str, payload: bytes) -> None:
         response: dict[str, Any] = {"data": {}, "status": "ok"}
         transaction: Any = None
         try:
-            params = self._params(message.payload)
+            params = self._params(payload)
             transaction = params.get("transaction")
             handler = self._commands.get(command)
             if handler is None:
                 raise CommandError(
                     f"unknown command {command!r}; known: {', '.join(sorted(self._commands))}"
                 )
-            response["data"] = handler(params)
+            response["data"] = await handler(params)
             log.info("[-] tooling request %s answered", command)
         except CommandError as error:
             response.update(status="error", error=str(error))
@@ -133,7 +140,7 @@ class ToolingTopics:
 
     # ---- commands ------------------------------------------------------------------------
 
-    def _voices(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def _voices(self, params: dict[str, Any]) -> dict[str, Any]:
         del params
         if not self._service.ready.is_set():
             raise CommandError("the engine is still loading; ask again when state.ready is true")
@@ -149,7 +156,7 @@ class ToolingTopics:
             "default_emotion": state["emotion"],
         }
 
-    def _health(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def _health(self, params: dict[str, Any]) -> dict[str, Any]:
         del params
         state = self._service.state()
         problem = self._service.health_problem()
@@ -165,15 +172,15 @@ class ToolingTopics:
             "uptime_s": state["uptime_s"],
         }
 
-    def _cache_clear(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def _cache_clear(self, params: dict[str, Any]) -> dict[str, Any]:
         del params
         if self._cache is None:
             raise CommandError("this daemon has no phrase cache")
-        cleared = self._cache.clear()
+        cleared = await self._cache.clear()
         log.info("[-] phrase cache cleared: %d entr%s", cleared, "y" if cleared == 1 else "ies")
         return {"cleared": cleared}
 
-    def _config(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def _config(self, params: dict[str, Any]) -> dict[str, Any]:
         del params
         data = TypeAdapter(Settings).dump_python(self._settings, mode="json")
         data["mqtt"]["node_id"] = self._settings.node_id
