@@ -142,3 +142,23 @@ def test_audio_server_plays_wav_through_the_queue(
         assert watcher.events("p2") == watcher.events("p3") == []
         assert watcher.on(AudioPlayFinished.topic(site_id="bedroom")) == []
     find_signal(alsa.samples(), np.asarray(expected, dtype=np.float32))
+
+
+def test_a_failure_while_speaking_is_reported_then_finished(
+    tmp_path: Path, broker: Broker, alsa: AlsaCapture
+) -> None:
+    broken = {**config(alsa), "audio": {"device": "no such device"}}
+    watcher = hermes_watcher(broker)
+    with running_daemon(tmp_path, broker, config=broken, env=alsa.env(), watcher=watcher):
+        send(watcher, TtsSay(text="你好", site_id=SITE, id="f1", session_id="sess"))
+        finished = wait_answer(watcher, TtsSayFinished.topic(), "f1")
+        error = TtsError.from_json(watcher.on(TtsError.topic())[0].payload)
+        assert "audio_device" in error.error and error.session_id == "sess"
+        assert watcher.messages.index(watcher.on(TtsError.topic())[0]) < watcher.messages.index(
+            finished
+        )
+        assert watcher.wait_terminal("f1")["result"] == "failed"
+        play = AudioPlayBytes(wav_bytes=wav_bytes(np.zeros(1600, np.float32), 16000))
+        watcher.publish(play.topic(site_id=SITE, request_id="f2"), play.payload())
+        wait_answer(watcher, AudioPlayFinished.topic(site_id=SITE), "f2")
+        assert watcher.wait_terminal("f2")["result"] == "failed"
