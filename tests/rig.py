@@ -81,6 +81,9 @@ class Broker:
             f"allow_anonymous {'true' if self.anonymous else 'false'}",
             "log_dest stderr",
             "user root",
+            # mosquitto drops QoS 1 messages beyond 1,000 queued per client by default; the
+            # soak tests publish 10,000 at once.
+            "max_queued_messages 100000",
             f"persistence {'true' if self.persistence else 'false'}",
         ]
         if self.persistence:
