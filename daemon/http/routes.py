@@ -177,7 +177,8 @@ class Api:
         voices = emotions = None
         if self._service.ready.is_set():
             voices = self._engine.voices()
-            emotions = sorted({e for voice in voices for e in self._engine.emotions(voice)})
+            # Every voice's emotions, in the engine's order.
+            emotions = list(dict.fromkeys(e for v in voices for e in self._engine.emotions(v)))
         spec = build_spec(
             version=__version__,
             max_text_chars=self._settings.queue.max_text_chars,
