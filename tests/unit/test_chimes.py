@@ -74,3 +74,15 @@ def test_configured_chime_names_are_checked() -> None:
     with pytest.raises(ConfigError, match=r"chimes\.critical: unknown chime 'bell'"):
         settings_from_dict({"chimes": {"critical": "bell"}})
     settings_from_dict({"chimes": {"critical": "bell", "files": {"bell": "/x.wav"}}})
+
+
+def test_the_say_command_passes_a_chime() -> None:
+    from daemon.cli import build_parser
+    from daemon.commands.say import _request
+
+    def sent(*flags: str) -> dict[str, object]:
+        return _request(build_parser().parse_args(["say", "你好", *flags]), "r1")
+
+    assert "chime" not in sent()
+    assert sent("--chime", "door")["chime"] == "door"
+    assert sent("--chime", "none")["chime"] is False
