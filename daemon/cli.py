@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--priority", choices=["low", "normal", "high", "critical"])
     say.add_argument("--interrupt", action="store_true")
     say.add_argument("--ttl", type=float)
+    say.add_argument("--chime", help="a configured chime to play first, or 'none' for no chime")
     say.add_argument(
         "--timeout",
         type=float,

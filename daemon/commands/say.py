@@ -30,6 +30,8 @@ def _request(args: argparse.Namespace, request_id: str) -> dict[str, Any]:
             request[name] = value
     if args.interrupt:
         request["interrupt"] = True
+    if args.chime is not None:
+        request["chime"] = False if args.chime == "none" else args.chime
     return request
 
 
