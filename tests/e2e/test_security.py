@@ -269,3 +269,49 @@ def test_plain_client_cannot_talk_to_the_tls_listener(tmp_path: Path) -> None:
         client.loop_stop()
     finally:
         broker.stop()
+
+
+def test_example_acl_confines_hub_and_daemon(
+    tmp_path: Path, alsa: AlsaCapture, model_cache: Path
+) -> None:
+    passwords = tmp_path / "passwd"
+    subprocess.run(
+        [require("mosquitto_passwd"), "-c", "-b", str(passwords), NODE, SECRET], check=True
+    )
+    subprocess.run(
+        [require("mosquitto_passwd"), "-b", str(passwords), "hub", "hubpass"], check=True
+    )
+    acl = Path(__file__).resolve().parents[2] / "config" / "mosquitto-acl.conf"
+    broker = Broker(
+        subdir(tmp_path, "broker"),
+        anonymous=False,
+        extra=f"password_file {passwords}\nacl_file {acl}\n",
+    )
+    broker.start()
+    secret_file = tmp_path / "pw"
+    secret_file.write_text(SECRET)
+    config = {
+        "engine": {"name": "fastspeech2", "cache_dir": str(model_cache)},
+        "audio": {"device": alsa.device},
+        "mqtt": {"username": NODE, "password_file": str(secret_file)},
+    }
+    hub = Watcher(broker.port)
+    hub.client.username_pw_set("hub", "hubpass")
+    hub.start()
+    daemon = Daemon(subdir(tmp_path, "daemon"), broker.port, config=config, env=alsa.env())
+    daemon.start()
+    try:
+        wait_ready(hub, daemon)
+        hub.say({"text": "权限正确。", "id": "acl-ok"})
+        assert hub.wait_terminal("acl-ok", 60)["result"] == "completed"
+        # The hub cannot publish state in the daemon's name (mosquitto drops it silently).
+        before = len(hub.on(f"voice/{NODE}/state"))
+        hub.client.publish(f"voice/{NODE}/state", '{"state": "spoofed"}', qos=1)
+        hub.say({"text": "再来一条。", "id": "acl-2"})
+        hub.wait_terminal("acl-2", 60)
+        states = [m.json() for m in hub.on(f"voice/{NODE}/state")[before:]]
+        assert states and all(s.get("state") != "spoofed" for s in states)
+        hub.stop()
+    finally:
+        daemon.stop()
+        broker.stop()
