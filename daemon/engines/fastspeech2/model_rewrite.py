@@ -4,8 +4,16 @@ The shipped ``fastspeech2_quan.tflite`` keeps two training-time dropouts (rate 0
 scale 2.0) on the pitch and energy embeddings. Their ``FlexRandomUniform`` ops need
 TensorFlow's Flex delegate and make every run sound different. We replace each dropout by
 its expected value: ``x * 2.0 * P(keep=0.5) == x``, so consumers read ``x`` directly and the
-dropout ops are removed. The result is cached on disk, keyed by source hash and
-:data:`REWRITE_VERSION`, with a sidecar holding its own sha256 so corruption is noticed.
+dropout ops are removed.
+
+While at it we add two inputs, ``f0_offsets`` and ``energy_offsets``, added to the
+predicted (speaker-normalized) pitch and energy after ``f0_ratios``/``energy_ratios``
+scale them. The ratios only widen or narrow the melody; an offset moves the mean, so
+emotions can raise or lower the voice inside the model, with the speaker's own formants,
+instead of resampling the waveform.
+
+The result is cached on disk, keyed by source hash and :data:`REWRITE_VERSION`, with a
+sidecar holding its own sha256 so corruption is noticed.
 """
 
 from __future__ import annotations
@@ -23,8 +31,11 @@ from ai_edge_litert import schema_py_generated as schema
 
 log = logging.getLogger(__name__)
 
-#: Bump whenever :func:`rewrite_dropout` changes what it writes: old cache files then miss.
-REWRITE_VERSION = 1
+#: Bump whenever :func:`rewrite` changes what it writes: old cache files then miss.
+REWRITE_VERSION = 2
+
+#: New model inputs: (input that scales the prediction, name of the offset input).
+OFFSET_INPUTS = (("f0_ratios", "f0_offsets"), ("energy_ratios", "energy_offsets"))
 
 _FLATBUFFER_IDENTIFIER = b"TFL3"
 _RANDOM_OP = b"FlexRandomUniform"
@@ -71,7 +82,7 @@ def prepare_acoustic_model(source: Path, expected_sha256: str, cache_dir: Path) 
         return PreparedModel(target, source_sha)
 
     log.info("rewriting %s into %s (one-time)", source.name, target)
-    rewritten = rewrite_dropout(source.read_bytes())
+    rewritten = rewrite(source.read_bytes())
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         # Model first, sidecar last: a crash in between leaves a file without a valid
@@ -114,21 +125,22 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def rewrite_dropout(model_bytes: bytes) -> bytes:
-    """Replace every ``x -> Mul(scale) -> Mul(Cast(RandomUniform >= rate))`` by ``x``."""
+def rewrite(model_bytes: bytes) -> bytes:
+    """Remove the dropouts and add the offset inputs; returns the new flatbuffer."""
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model_bytes, 0))
     random_codes = {
         i for i, code in enumerate(model.operatorCodes) if code.customCode == _RANDOM_OP
     }
-    if not random_codes:
+    if not random_codes or len(model.subgraphs) != 1:
         raise ModelRewriteError("no FlexRandomUniform op found: unexpected model")
-    replaced = 0
-    for graph in model.subgraphs:
-        replaced += _rewrite_graph(model, graph, random_codes)
+    graph = model.subgraphs[0]
+    replaced = _remove_dropouts(model, graph, random_codes)
     if any(code.customCode and code.customCode.startswith(b"Flex") for code in _used_codes(model)):
         raise ModelRewriteError("Flex ops remain after the rewrite")
     _drop_unused_operator_codes(model)
-    log.debug("removed %d dropout(s)", replaced)
+    for ratio_input, offset_input in OFFSET_INPUTS:
+        _add_offset_input(model, graph, ratio_input, offset_input)
+    log.debug("removed %d dropout(s), added %d offset inputs", replaced, len(OFFSET_INPUTS))
 
     builder = flatbuffers.Builder(len(model_bytes) + (1 << 16))
     builder.Finish(model.Pack(builder), file_identifier=_FLATBUFFER_IDENTIFIER)
@@ -151,7 +163,7 @@ def _scalar(model: schema.ModelT, graph: schema.SubGraphT, tensor: int) -> float
     return float(values[0])
 
 
-def _rewrite_graph(model: schema.ModelT, graph: schema.SubGraphT, random_codes: set[int]) -> int:
+def _remove_dropouts(model: schema.ModelT, graph: schema.SubGraphT, random_codes: set[int]) -> int:
     ops: list[schema.OperatorT] = graph.operators
     producer: dict[int, int] = {}
     consumers: dict[int, list[int]] = {}
@@ -215,3 +227,72 @@ def _drop_unused_operator_codes(model: schema.ModelT) -> None:
     for graph in model.subgraphs:
         for op in graph.operators:
             op.opcodeIndex = new_index[op.opcodeIndex]
+
+
+def _add_offset_input(
+    model: schema.ModelT, graph: schema.SubGraphT, ratio_input: str, offset_input: str
+) -> None:
+    """``prediction * ratio`` -> ``prediction * ratio + offset`` for every consumer.
+
+    The scaled prediction is found from the ratio input: Reshape(ratio) -> Mul. The graph
+    output that reports the prediction keeps the value without the offset.
+    """
+    tensors: list[schema.TensorT] = graph.tensors
+    ops: list[schema.OperatorT] = graph.operators
+    by_name = {tensors[int(i)].name: int(i) for i in graph.inputs}
+    ratio = by_name.get(ratio_input.encode())
+    if ratio is None:
+        raise ModelRewriteError(f"model has no input {ratio_input!r}")
+    reshape = [i for i, op in enumerate(ops) if ratio in (int(t) for t in op.inputs)]
+    if len(reshape) != 1 or _builtin(model, ops[reshape[0]]) != schema.BuiltinOperator.RESHAPE:
+        raise ModelRewriteError(f"{ratio_input} is not used through one Reshape")
+    reshaped = int(ops[reshape[0]].outputs[0])
+    muls = [i for i, op in enumerate(ops) if reshaped in (int(t) for t in op.inputs)]
+    if len(muls) != 1 or _builtin(model, ops[muls[0]]) != schema.BuiltinOperator.MUL:
+        raise ModelRewriteError(f"{ratio_input} does not scale one prediction")
+    scaled = int(ops[muls[0]].outputs[0])
+
+    offset = _new_tensor(model, graph, offset_input.encode(), [1], [1])
+    source = tensors[scaled]
+    signature = source.shapeSignature if source.shapeSignature is not None else source.shape
+    shifted = _new_tensor(
+        model, graph, source.name + b"/offset", list(source.shape), list(signature)
+    )
+    for op in ops:
+        op.inputs = np.array(
+            [shifted if int(t) == scaled else int(t) for t in op.inputs], dtype=np.int32
+        )
+    add = schema.OperatorT()
+    add.opcodeIndex = _opcode(model, schema.BuiltinOperator.ADD)
+    add.inputs = np.array([scaled, offset], dtype=np.int32)
+    add.outputs = np.array([shifted], dtype=np.int32)
+    add.builtinOptionsType = schema.BuiltinOptions.AddOptions
+    add.builtinOptions = schema.AddOptionsT()
+    ops.insert(muls[0] + 1, add)  # operators must stay in execution order
+    graph.inputs = np.append(graph.inputs, offset).astype(np.int32)
+
+
+def _new_tensor(
+    model: schema.ModelT,
+    graph: schema.SubGraphT,
+    name: bytes,
+    shape: list[int],
+    signature: list[int],
+) -> int:
+    buffer = schema.BufferT()
+    model.buffers.append(buffer)
+    tensor = schema.TensorT()
+    tensor.name = name
+    tensor.type = schema.TensorType.FLOAT32
+    tensor.shape = np.array(shape, dtype=np.int32)
+    tensor.shapeSignature = np.array(signature, dtype=np.int32)
+    tensor.buffer = len(model.buffers) - 1
+    graph.tensors.append(tensor)
+    return len(graph.tensors) - 1
+
+
+def _opcode(model: schema.ModelT, builtin: int) -> int:
+    for i, code in enumerate(model.operatorCodes):
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
+            return i
+    raise ModelRewriteError(f"model uses no builtin op {builtin}")

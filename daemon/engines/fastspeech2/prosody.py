@@ -1,10 +1,13 @@
-"""Emotions as prosody settings, and the waveform post-processing they need.
+"""Emotions as prosody settings for the acoustic model, plus loudness post-processing.
 
-FastSpeech2 takes three knobs: ``speed_ratios`` (a duration multiplier: 2.0 = twice as
-long), ``f0_ratios`` (scales pitch *variation* around the speaker's mean, not the mean) and
-``energy_ratios``. The mean pitch is moved afterwards by resampling the waveform (which
-also shortens or lengthens it, so the duration multiplier is pre-compensated), and
-loudness by a gain followed by a soft peak limiter.
+FastSpeech2 predicts per-phoneme duration, pitch and energy. Its inputs scale them:
+``speed_ratios`` multiplies durations (2.0 = twice as long), ``f0_ratios`` and
+``energy_ratios`` scale the speaker-normalized pitch and energy *around their mean*
+(wider or narrower melody). Our rewritten model adds ``f0_offsets`` and ``energy_offsets``
+(see model_rewrite), which move the means, in units of the speaker's standard deviation:
+on this voice +1.0 raises the median pitch ~2 semitones, -1.0 lowers it ~3. The model then
+renders the shifted pitch with the speaker's own formants, which sounds far less
+artificial than resampling the waveform. Loudness is a gain plus a soft peak limiter.
 """
 
 from __future__ import annotations
@@ -25,29 +28,46 @@ class Prosody:
     rate: float
     """Speaking-rate factor (1.1 = 10% faster); multiplied with the request's speed."""
     pitch_range: float
-    """``f0_ratios``: scales pitch variation around the mean (1.2 = livelier melody)."""
-    energy: float
-    """``energy_ratios``: the model's vocal-effort input."""
-    pitch_semitones: float
-    """Mean pitch shift, applied by resampling the waveform."""
+    """``f0_ratios``: scales pitch variation around the mean (1.3 = livelier melody)."""
+    pitch_offset: float
+    """``f0_offsets``: moves the mean pitch, in speaker standard deviations."""
+    energy_range: float
+    """``energy_ratios``: scales the variation of vocal effort."""
+    energy_offset: float
+    """``energy_offsets``: more (or less) vocal effort overall; louder and brighter."""
     gain_db: float
-    """Loudness change relative to neutral."""
+    """Output gain relative to neutral, after the model."""
 
 
-#: The one table of emotion settings; first entry is the default. Measured effects are in
-#: tests/engines (median f0, duration, RMS against neutral).
+#: The one table of emotion settings; the first entry is the default. The tests in
+#: tests/engines check each against neutral (median f0, duration, RMS, pitch spread).
 EMOTIONS: dict[str, Prosody] = {
     # The voice as recorded.
-    "neutral": Prosody(rate=1.0, pitch_range=1.0, energy=1.0, pitch_semitones=0.0, gain_db=0.0),
-    # Brighter: higher and livelier pitch, a little faster and louder.
-    "happy": Prosody(rate=1.1, pitch_range=1.25, energy=1.1, pitch_semitones=2.0, gain_db=1.0),
-    # Lower, flatter, slower and softer.
-    "sad": Prosody(rate=0.85, pitch_range=0.75, energy=0.9, pitch_semitones=-2.0, gain_db=-4.0),
-    # Louder and faster with a wider pitch range; slightly raised pitch (tense voice).
-    "angry": Prosody(rate=1.12, pitch_range=1.4, energy=1.3, pitch_semitones=0.5, gain_db=4.0),
-    # Unhurried and even: slower, narrower range, softer, a touch lower.
-    "calm": Prosody(rate=0.9, pitch_range=0.7, energy=0.95, pitch_semitones=-0.5, gain_db=-3.0),
-}
+    "neutral": Prosody(
+        rate=1.0, pitch_range=1.0, pitch_offset=0.0, energy_range=1.0, energy_offset=0.0,
+        gain_db=0.0,
+    ),
+    # Brighter: higher (~+2 st) and livelier pitch, a little faster and more energetic.
+    "happy": Prosody(
+        rate=1.1, pitch_range=1.35, pitch_offset=0.9, energy_range=1.1, energy_offset=0.3,
+        gain_db=1.0,
+    ),
+    # Low (~-2 st), flat, slow and soft.
+    "sad": Prosody(
+        rate=0.85, pitch_range=0.7, pitch_offset=-0.7, energy_range=0.9, energy_offset=-0.6,
+        gain_db=-2.0,
+    ),
+    # Loud, forceful and fast, with a wide pitch range and slightly raised pitch.
+    "angry": Prosody(
+        rate=1.12, pitch_range=1.5, pitch_offset=0.3, energy_range=1.3, energy_offset=1.0,
+        gain_db=3.0,
+    ),
+    # Unhurried and even: slower, narrow range, softer, a touch lower.
+    "calm": Prosody(
+        rate=0.9, pitch_range=0.7, pitch_offset=-0.3, energy_range=0.9, energy_offset=-0.4,
+        gain_db=-1.0,
+    ),
+}  # fmt: skip
 
 #: Accepted request speeds (rate factor).
 MIN_SPEED = 0.5
@@ -57,42 +77,11 @@ MAX_SPEED = 2.0
 _LIMIT_KNEE = 0.9
 #: Below this (relative to the peak) a sample counts as silence when trimming.
 _SILENCE_DB = -40.0
-#: Top fraction of the spectrum tapered when resampling, so the band edge doesn't ring.
-_RESAMPLE_TAPER = 0.04
-
-
-def pitch_factor(semitones: float) -> float:
-    return float(2.0 ** (semitones / 12.0))
 
 
 def duration_multiplier(prosody: Prosody, speed: float) -> float:
-    """``speed_ratios`` for the model, pre-compensating the pitch shift's time change.
-
-    Raising pitch by resampling by ``r`` also shortens the audio by ``r``, so the model is
-    asked for speech ``r`` times longer than the rate alone would give.
-    """
-    return pitch_factor(prosody.pitch_semitones) / (prosody.rate * speed)
-
-
-def shift_pitch(audio: Audio, semitones: float) -> Audio:
-    """Raise (or lower) pitch by playing the waveform ``r`` times faster.
-
-    Formants move along with the pitch; for the couple of semitones used here that reads
-    as a brighter or darker voice rather than a cartoon. FFT resampling in numpy keeps
-    scipy.signal (~70 MB resident) out of the engine.
-    """
-    if semitones == 0.0 or audio.size == 0:
-        return audio
-    n = audio.size
-    m = max(1, round(n / pitch_factor(semitones)))
-    spectrum = np.fft.rfft(audio.astype(np.float64))
-    bins = min(spectrum.size, m // 2 + 1)
-    out = np.zeros(m // 2 + 1, dtype=np.complex128)
-    out[:bins] = spectrum[:bins]
-    taper = max(1, int(bins * _RESAMPLE_TAPER))
-    out[bins - taper : bins] *= 0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, taper)))
-    shifted: Audio = (np.fft.irfft(out, m) * (m / n)).astype(np.float32)
-    return shifted
+    """``speed_ratios`` for the model: the inverse of the combined speaking rate."""
+    return 1.0 / (prosody.rate * speed)
 
 
 def apply_gain_and_limit(audio: Audio, gain_db: float) -> Audio:
