@@ -16,6 +16,9 @@ from torch import Tensor, nn
 
 from .params import VocoderParams
 
+#: Per-module carried context of a chunked (streaming) run, keyed by ``id(module)``.
+Stream = dict[int, Tensor]
+
 
 class CausalConv1d(nn.Module):
     """Conv padded on the left only, as KAN-TTS's causal vocoder does."""
@@ -29,11 +32,21 @@ class CausalConv1d(nn.Module):
         padding = 0 if causal else self.pad // 2
         self.conv1d = nn.Conv1d(c_in, c_out, kernel, dilation=dilation, padding=padding)
 
-    def forward(self, x: Tensor) -> Tensor:
-        if self.causal:
+    def forward(self, x: Tensor, state: Stream | None = None) -> Tensor:
+        if not self.causal:
+            out: Tensor = self.conv1d(x)
+            return out
+        if state is None:
             x = F.pad(x, (self.pad, 0))
-        out: Tensor = self.conv1d(x)
-        return out
+        elif self.pad:
+            # Streaming: the left context is the previous chunk's last inputs.
+            prev = state.get(id(self))
+            if prev is None:
+                prev = x.new_zeros((x.shape[0], x.shape[1], self.pad))
+            x = torch.cat([prev, x], dim=-1)
+            state[id(self)] = x[:, :, -self.pad :].clone()  # not a view: frees the chunk
+        y: Tensor = self.conv1d(x)
+        return y
 
 
 class CausalConvTranspose1d(nn.Module):
@@ -46,9 +59,21 @@ class CausalConvTranspose1d(nn.Module):
         padding = 0 if causal else self.trim // 2
         self.deconv = nn.ConvTranspose1d(c_in, c_out, kernel, stride, padding=padding)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, state: Stream | None = None) -> Tensor:
         y: Tensor = self.deconv(x)
-        return y[:, :, : -self.trim] if self.causal and self.trim > 0 else y
+        if not self.causal or self.trim <= 0:
+            return y
+        if state is not None:
+            # Streaming: the previous chunk's overhang (without its bias) belongs to the
+            # start of this chunk's output; this chunk's overhang goes to the next.
+            prev = state.get(id(self))
+            if prev is not None:
+                y[:, :, : self.trim] += prev
+            tail = y[:, :, -self.trim :]
+            if self.deconv.bias is not None:
+                tail = tail - self.deconv.bias[None, :, None]
+            state[id(self)] = tail.clone()
+        return y[:, :, : -self.trim]
 
 
 class ResidualBlock(nn.Module):
@@ -64,11 +89,11 @@ class ResidualBlock(nn.Module):
             [CausalConv1d(channels, channels, kernel, 1, causal=causal) for _ in dilations]
         )
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, state: Stream | None = None) -> Tensor:
         for c1, c2 in zip(self.convs1, self.convs2, strict=True):
             # In place on fresh intermediates only: ``x`` is shared with sibling blocks.
-            h = F.leaky_relu(c1(F.leaky_relu(x, self.slope)), self.slope, inplace=True)
-            x = c2(h).add_(x)
+            h = F.leaky_relu(c1(F.leaky_relu(x, self.slope), state), self.slope, inplace=True)
+            x = c2(h, state).add_(x)
         return x
 
 
@@ -113,28 +138,47 @@ class HifiGanGenerator(nn.Module):
         ]
         self.conv_post = CausalConv1d(ch // 2 ** len(p.upsample_scales), p.out_channels, k)
 
-    def forward(self, mel: Tensor) -> Tensor:
+    def forward(self, mel: Tensor, state: Stream | None = None) -> Tensor:
+        """The whole mel at once, or one chunk of a stream (``state`` carries context)."""
         p = self.p
         nk = len(p.resblock_kernel_sizes)
-        x = self.conv_pre(mel)
+        x = self.conv_pre(mel, state)
         for i, scale in enumerate(p.upsample_scales):
             x = torch.sin(x).add_(x)
             a = F.leaky_relu(x, self.slope)
-            up = self._ups[i](a)
+            up = self._ups[i](a, state)
             if p.repeat_upsample:
                 # leaky_relu commutes with nearest upsampling: reuse ``a``.
-                rep = self._reps[i](torch.repeat_interleave(a, scale, dim=-1))
+                rep = self._reps[i](torch.repeat_interleave(a, scale, dim=-1), state)
                 x = rep.add_(up[:, :, : rep.shape[-1]])
             else:
                 x = up
             del a, up
-            xs = self.conv_blocks[i * nk](x)
+            xs = self.conv_blocks[i * nk](x, state)
             for j in range(1, nk):
-                xs.add_(self.conv_blocks[i * nk + j](x))
+                xs.add_(self.conv_blocks[i * nk + j](x, state))
             x = xs.div_(nk)
         # The reference's final activation is F.leaky_relu's default slope (0.01).
-        x = self.conv_post(F.leaky_relu(x))
+        x = self.conv_post(F.leaky_relu(x), state)
         return torch.tanh(x)
+
+    def stream(self, mel: Tensor, chunk_frames: int) -> Tensor:
+        """Same output as :meth:`forward`, computed ``chunk_frames`` at a time.
+
+        Every layer is causal, so carrying each conv's left context (and each transposed
+        conv's overhang) from chunk to chunk reproduces the whole-utterance result with
+        no recomputation, while activations only ever hold one chunk: memory stays
+        bounded however long the sentence.
+        """
+        frames = mel.shape[-1]
+        if frames <= chunk_frames:
+            out: Tensor = self(mel)
+            return out
+        state: Stream = {}
+        parts = [
+            self(mel[:, :, i : i + chunk_frames], state) for i in range(0, frames, chunk_frames)
+        ]
+        return torch.cat(parts, dim=-1)
 
 
 def fuse_weight_norm(state: Mapping[str, Tensor]) -> dict[str, Tensor]:

@@ -21,6 +21,9 @@ from .vocoder import HifiGanGenerator, fuse_weight_norm
 
 logger = logging.getLogger(__name__)
 
+#: Vocoder chunk (1.6 s at hop 200): bounds activation memory for long sentences.
+VOCODER_CHUNK_FRAMES = 128
+
 #: Training-only modules a checkpoint may carry that inference never uses.
 _TRAINING_ONLY_PREFIXES = ("align_attention.",)
 
@@ -91,7 +94,7 @@ class Voice:
         if out.mel.shape[0] == 0:
             return LineResult(out, np.zeros(0, dtype=np.float32))
         with torch.inference_mode(), intra_op_threads(threads):
-            wav = self.vocoder(out.mel.t().unsqueeze(0)).reshape(-1)
+            wav = self.vocoder.stream(out.mel.t().unsqueeze(0), VOCODER_CHUNK_FRAMES).reshape(-1)
         return LineResult(out, wav.numpy().astype(np.float32, copy=False))
 
 
