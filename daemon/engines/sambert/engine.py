@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,10 @@ class SambertEngine(Engine):
         self._lock = threading.Lock()
         self._sample_rate = 16000
         self._revision = "0"
+        self._pool: ThreadPoolExecutor | None = None
+        if self._threads > 1:
+            # Threads start on first use; one worker is all the vocoder split uses.
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sambert-voc")
 
     # -- Engine interface --------------------------------------------------------------
 
@@ -83,7 +88,11 @@ class SambertEngine(Engine):
 
     def load(self) -> None:
         start = time.perf_counter()
-        torch.set_num_threads(self._threads)
+        # Torch ops run single-threaded: the acoustic model is a long chain of tiny ops,
+        # where OpenMP's per-op barriers only cost (10x slower with 2 threads measured on
+        # a 2-core machine with another busy process). Extra cores go to the vocoder's
+        # parallel residual blocks, one hand-off per stage (HifiGanGenerator.set_worker).
+        torch.set_num_threads(1)
         model_dir = self._model_dir()
         unknown = sorted(set(self._emotions_cfg) - set(model_dir.voices))
         if unknown:
@@ -138,7 +147,7 @@ class SambertEngine(Engine):
     def synthesize_symbol_line(self, line: str, voice: str, *, speed: float = 1.0) -> LineResult:
         """One symbol line -> mel, durations, pitch, energy and waveform."""
         loaded = self._voice(voice)
-        return loaded.run(loaded.units.encode(line), speed=speed, threads=self._threads)
+        return loaded.run(loaded.units.encode(line), speed=speed)
 
     # -- internals -----------------------------------------------------------------------
 
@@ -166,9 +175,11 @@ class SambertEngine(Engine):
             voice = self._voices.get(name)
             if voice is None:
                 start = time.perf_counter()
+                torch.set_num_threads(1)  # see load()
                 model_dir = self._model_dir()
                 voice = Voice(model_dir.voice(name), has_mask=model_dir.has_mask)
                 voice.load_weights()
+                voice.vocoder.set_worker(self._pool)
                 if self._voices and voice.voc_params.sampling_rate != self._sample_rate:
                     raise ModelError(
                         f"voice {name!r} has sample rate {voice.voc_params.sampling_rate}, "

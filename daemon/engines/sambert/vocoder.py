@@ -8,6 +8,7 @@ checkpoint's ``<conv>.weight_g`` / ``<conv>.weight_v`` pairs become ``<conv>.wei
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
 import torch
@@ -107,6 +108,7 @@ class HifiGanGenerator(nn.Module):
             # verified against the reference.
             raise NotImplementedError("non-causal HiFi-GAN")
         self.p = p
+        self._pool: ThreadPoolExecutor | None = None
         self.slope = p.negative_slope
         ch = p.channels
         k = p.kernel_size
@@ -154,13 +156,37 @@ class HifiGanGenerator(nn.Module):
             else:
                 x = up
             del a, up
-            xs = self.conv_blocks[i * nk](x, state)
-            for j in range(1, nk):
-                xs.add_(self.conv_blocks[i * nk + j](x, state))
-            x = xs.div_(nk)
+            blocks = [self.conv_blocks[i * nk + j] for j in range(nk)]
+            x = self._resblocks(blocks, x, state).div_(nk)
         # The reference's final activation is F.leaky_relu's default slope (0.01).
         x = self.conv_post(F.leaky_relu(x), state)
         return torch.tanh(x)
+
+    def set_worker(self, pool: ThreadPoolExecutor | None) -> None:
+        """Run the largest residual block of each stage on ``pool`` (one extra thread).
+
+        The parallel blocks share their input and are summed, so they are independent:
+        two Python threads, each running torch single-threaded, use two cores with one
+        hand-off per stage instead of OpenMP's barrier after every op (which stalls
+        badly when another process holds a core).
+        """
+        self._pool = pool
+
+    def _resblocks(self, blocks: list[nn.Module], x: Tensor, state: Stream | None) -> Tensor:
+        """Sum of the parallel residual blocks, in the reference's order."""
+        pool = self._pool
+        if pool is None or len(blocks) < 2:
+            xs: Tensor = blocks[0](x, state)
+            for block in blocks[1:]:
+                xs.add_(block(x, state))
+            return xs
+        # Kernel sizes grow with the index: the last block costs about as much as the rest.
+        with torch.inference_mode():
+            pending = pool.submit(_inference, blocks[-1], x, state)
+            xs = blocks[0](x, state)
+            for block in blocks[1:-1]:
+                xs.add_(block(x, state))
+        return xs.add_(pending.result())
 
     def stream(self, mel: Tensor, chunk_frames: int) -> Tensor:
         """Same output as :meth:`forward`, computed ``chunk_frames`` at a time.
@@ -179,6 +205,13 @@ class HifiGanGenerator(nn.Module):
             self(mel[:, :, i : i + chunk_frames], state) for i in range(0, frames, chunk_frames)
         ]
         return torch.cat(parts, dim=-1)
+
+
+def _inference(block: nn.Module, x: Tensor, state: Stream | None) -> Tensor:
+    # inference_mode is thread-local: enter it in the worker too.
+    with torch.inference_mode():
+        out: Tensor = block(x, state)
+        return out
 
 
 def fuse_weight_norm(state: Mapping[str, Tensor]) -> dict[str, Tensor]:

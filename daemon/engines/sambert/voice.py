@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,14 +75,9 @@ class Voice:
             p.requires_grad_(False)
         self.am.prepare()
 
-    def run(self, line: EncodedLine, speed: float = 1.0, threads: int = 1) -> LineResult:
-        """Synthesize one encoded line; the vocoder uses ``threads`` intra-op threads.
-
-        The acoustic model always runs on one thread: it is a long chain of tiny ops
-        (the autoregressive loops), which more threads only slow down with hand-offs
-        (measured 10x slower with 2 threads on a 2-core VM).
-        """
-        with torch.inference_mode(), intra_op_threads(1):
+    def run(self, line: EncodedLine, speed: float = 1.0) -> LineResult:
+        """Synthesize one encoded line (torch ops run single-threaded, see the engine)."""
+        with torch.inference_mode():
             out = self.am.infer(
                 torch.from_numpy(line.ling),
                 torch.from_numpy(line.emotion),
@@ -93,19 +86,6 @@ class Voice:
             )
         if out.mel.shape[0] == 0:
             return LineResult(out, np.zeros(0, dtype=np.float32))
-        with torch.inference_mode(), intra_op_threads(threads):
+        with torch.inference_mode():
             wav = self.vocoder.stream(out.mel.t().unsqueeze(0), VOCODER_CHUNK_FRAMES).reshape(-1)
         return LineResult(out, wav.numpy().astype(np.float32, copy=False))
-
-
-@contextmanager
-def intra_op_threads(n: int) -> Iterator[None]:
-    """Run a block with ``n`` torch intra-op threads (process-wide), then restore."""
-    old = torch.get_num_threads()
-    if old != n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if old != n:
-            torch.set_num_threads(old)
