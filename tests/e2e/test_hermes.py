@@ -15,7 +15,6 @@ import soundfile
 from rhasspyhermes.audioserver import AudioPlayBytes, AudioPlayFinished
 from rhasspyhermes.tts import TtsError, TtsSay, TtsSayFinished
 
-from daemon.engines.tone import ToneEngine
 from tests.rig import AlsaCapture, Broker, Message, Watcher, find_signal, running_daemon
 
 pytestmark = [pytest.mark.e2e]
@@ -102,11 +101,26 @@ def test_tts_say_is_spoken_and_always_answered(
 
     # The spoken audio: the tone engine's beeps at half volume for s1.
     # The audio: the tone engine's beeps, at half volume for s1, at the happy pitch for s2.
-    samples = alsa.samples()
-    engine = ToneEngine()
-    neutral = engine.synthesize("你好", voice="beep", emotion="neutral", speed=1.0)
-    find_signal(samples, neutral * np.float32(0.5))
-    find_signal(samples, engine.synthesize("开心", voice="beep", emotion="happy", speed=1.0))
+    # (Compared by pitch and level: a block lost to an underrun on a loaded machine must not
+    # matter here; the bit-exact checks are in test_chimes and the audio-server test.)
+    heard = tones(alsa.samples())
+    assert len(heard) == 2, heard
+    assert heard[0] == (pytest.approx(440, abs=15), pytest.approx(0.15, abs=0.01))
+    assert heard[1] == (pytest.approx(660, abs=15), pytest.approx(0.3, abs=0.01))
+
+
+def tones(samples: np.ndarray, rate: int = 16000) -> list[tuple[float, float]]:
+    """(dominant frequency, peak) of each stretch of sound, in order."""
+    loud = np.flatnonzero(np.abs(samples) > 1e-3)
+    if loud.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(loud) > rate // 20)  # 50 ms of silence between requests
+    found = []
+    for part in np.split(loud, breaks + 1):
+        piece = samples[part[0] : part[-1] + 1]
+        spectrum = np.abs(np.fft.rfft(piece * np.hanning(piece.size)))
+        found.append((float(np.argmax(spectrum)) * rate / piece.size, float(np.max(np.abs(piece)))))
+    return found
 
 
 def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
