@@ -25,7 +25,19 @@ PRIORITIES: Final[tuple[str, ...]] = get_args(Priority)
 PRIORITY_RANK: Final[dict[str, int]] = {"critical": 0, "high": 1, "normal": 2, "low": 3}
 
 SAY_FIELDS: Final = frozenset(
-    {"text", "id", "emotion", "voice", "speed", "volume", "priority", "interrupt", "ttl", "chime"}
+    {
+        "text",
+        "id",
+        "emotion",
+        "voice",
+        "speed",
+        "volume",
+        "priority",
+        "interrupt",
+        "ttl",
+        "chime",
+        "cache",
+    }
 )
 MAX_ID_CHARS: Final = 128
 MAX_CHIME_NAME_CHARS: Final = 64
@@ -69,6 +81,8 @@ class SayRequest:
     """MQTT 5 Response Topic: the terminal event is also published there."""
     chime: str | bool | None = None
     """A configured chime's name, False for none, None for the priority's chime."""
+    cache: bool = True
+    """Use the phrase cache (false: synthesize afresh and store nothing)."""
     audio: Audio | None = field(default=None, compare=False, repr=False)
     """Raw audio (mono float32 at the engine's rate) played instead of synthesizing ``text``:
     set by integrations (the Hermes audio server), never parsed from a message."""
@@ -207,6 +221,9 @@ def parse_say(
         volume = _number(data, "volume", 0.0, 1.0)
         ttl = _number(data, "ttl", 0.0, 7 * 24 * 3600.0)
         chime = _chime(data)
+        cache = data.get("cache", True)
+        if not isinstance(cache, bool):
+            raise Rejected("invalid_field", f"cache: must be true or false, got {cache!r}")
         return SayRequest(
             id=request_id,
             text=spoken,
@@ -219,6 +236,7 @@ def parse_say(
             ttl=ttl,
             reply_to=reply_to,
             chime=chime,
+            cache=cache,
         )
     except Rejected as rejected:
         rejected.request_id = request_id

@@ -21,6 +21,7 @@ from daemon.audio.player import Player
 from daemon.engines.base import Engine, EngineError
 from daemon.events import Failure, ReplyTo, Result
 from daemon.journal import Journal, JournalError
+from daemon.phrase_cache import AsyncPhraseCache, PhraseCache
 from daemon.recent_ids import RecentIds
 from daemon.request import (
     Rejected,
@@ -32,7 +33,7 @@ from daemon.request import (
     peek_id,
 )
 from daemon.request_queue import RequestQueue
-from daemon.settings import Settings
+from daemon.settings import PrewarmPhrase, Settings
 from daemon.speaker import Job, Speaker, TextPlan
 from daemon.synthesis import SynthesisError, SynthesisPool
 from daemon.text import normalize
@@ -86,6 +87,14 @@ class VoiceService:
             max_concurrent=settings.synthesis.max_concurrent,
             timeout_s=settings.synthesis.timeout_s,
         )
+        self._cache = (
+            AsyncPhraseCache(
+                PhraseCache(settings.phrase_cache_dir, int(settings.cache.max_mb * 1_000_000))
+            )
+            if settings.cache.enabled
+            else None
+        )
+        self._prewarming: asyncio.Task[None] | None = None
         self._speaker = Speaker(
             self._pool,
             player,
@@ -93,6 +102,8 @@ class VoiceService:
                 settings.synthesis.max_sentence_chars, settings.synthesis.first_sentence_chars
             ),
             lookahead=settings.synthesis.max_concurrent,
+            cache=self._cache,
+            streaming=settings.synthesis.streaming,
         )
         self._queue = RequestQueue(settings.queue.max_length)
         self._recent = RecentIds(settings.queue.dedupe_ids)
@@ -143,6 +154,11 @@ class VoiceService:
         self._state_listeners.append(listener)
 
     @property
+    def phrase_cache(self) -> AsyncPhraseCache | None:
+        """The phrase cache (None when disabled)."""
+        return self._cache
+
+    @property
     def synthesis_pool(self) -> SynthesisPool:
         """The pool the speaker synthesizes on (other doors share its CPU bound)."""
         return self._pool
@@ -174,12 +190,45 @@ class VoiceService:
     async def load_engine(self) -> None:
         """Load the engine off the loop; requests wait (they don't fail) until it is ready."""
         began = time.perf_counter()
+        opening = asyncio.create_task(self._open_cache())
         await asyncio.to_thread(self._engine.load)
+        await opening
         log.info("engine %s ready in %.2f s", self._engine.name, time.perf_counter() - began)
         self.ready.set()
         self._check_defaults()
         self.publish_state()
         self._wakeup.set()
+        if self._cache is not None and self._settings.cache.prewarm:
+            self._prewarming = asyncio.create_task(self._prewarm())
+
+    async def _open_cache(self) -> None:
+        if self._cache is None:
+            return
+        try:
+            await self._cache.open()
+        except OSError as error:
+            log.error("[-] phrase cache unusable, running without it: %s", error)
+
+    async def _prewarm(self) -> None:
+        """Render the configured phrases into the cache, one sentence at a time, while no
+        request is waiting or playing."""
+        rendered = 0
+        for entry in self._settings.cache.prewarm:
+            phrase = PrewarmPhrase(text=entry) if isinstance(entry, str) else entry
+            voice = self._voice_or_default(phrase.voice)
+            emotion = phrase.emotion or self._default_emotion
+            if voice not in self._engine.voices() or emotion not in self._engine.emotions(voice):
+                log.error("[-] cache.prewarm: %r needs an unknown voice or emotion", phrase.text)
+                continue
+            while self._current is not None or len(self._queue):
+                await asyncio.sleep(0.1)
+            try:
+                rendered += await self._speaker.prewarm(
+                    phrase.text, voice=voice, emotion=emotion, speed=phrase.speed
+                )
+            except (SynthesisError, EngineError) as error:
+                log.error("[-] cache.prewarm: cannot render %r: %s", phrase.text, error)
+        log.info("[-] phrase cache prewarmed: %d sentence(s) rendered", rendered)
 
     def _check_defaults(self) -> None:
         voices = self._engine.voices()
@@ -497,4 +546,8 @@ class VoiceService:
         if job is not None and job.task is not None:
             job.stop(reason)
             await asyncio.wait([job.task], timeout=timeout_s)
+        if self._prewarming is not None:
+            self._prewarming.cancel()
         self._pool.close()
+        if self._cache is not None:
+            self._cache.close()

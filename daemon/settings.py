@@ -105,6 +105,34 @@ class SynthesisSettings:
     """The first piece of a request is split earlier, so the first sound comes sooner."""
     timeout_s: Annotated[float, Field(gt=0)] = 60.0
     """A sentence that takes longer than this fails the request with code synth_timeout."""
+    streaming: bool = True
+    """Play the first sentence while the rest (and, for engines that can, the rest of that
+    sentence) is still synthesized. false: synthesize the whole text, then play it."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class PrewarmPhrase:
+    text: Annotated[str, Field(min_length=1)]
+    """What to render into the cache at start."""
+    emotion: str | None = None
+    """Emotion; None: engine.emotion."""
+    voice: str | None = None
+    """Voice; None: engine.voice."""
+    speed: Annotated[float, Field(ge=0.5, le=2.0)] = 1.0
+    """Speaking rate."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class CacheSettings:
+    enabled: bool = True
+    """Keep rendered sentences on disk: a repeated announcement plays without synthesis."""
+    dir: str | None = None
+    """Where; None: a phrases/ directory under the model cache (engine.cache_dir)."""
+    max_mb: Annotated[float, Field(gt=0)] = 64.0
+    """Size cap; the least recently used sentences are deleted beyond it."""
+    prewarm: list[str | PrewarmPhrase] = Field(default_factory=list)
+    """Phrases rendered into the cache at start (in the background), as text or
+    {text, emotion, voice, speed}."""
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -209,6 +237,8 @@ class Settings:
     """Request queue and validation limits."""
     audio: AudioSettings = AudioSettings()
     """Sound output."""
+    cache: CacheSettings = CacheSettings()
+    """The phrase cache of rendered sentences."""
     http: HttpSettings = HttpSettings()
     """The local web page and HTTP API (off by default)."""
     chimes: ChimeSettings = ChimeSettings()
@@ -233,6 +263,9 @@ class Settings:
             return Path(base.split(":")[0]) / "voice-daemon"
         return Path.home() / ".cache" / "voice-daemon"
 
+    @property
+    def phrase_cache_dir(self) -> Path:
+        return Path(self.cache.dir) if self.cache.dir else self.cache_dir / "phrases"
 
     @property
     def journal_path(self) -> Path:

@@ -398,6 +398,8 @@ class Daemon:
                 "reconnect_max_s": 2,
             },
             "queue": {"journal": str(directory / "journal.sqlite3")},
+            # Each test its own phrase cache: nothing cached by one test plays in another.
+            "cache": {"dir": str(directory / "phrases")},
             "log_level": "DEBUG",
         }
         for section, values in config.items():

@@ -99,6 +99,11 @@ class DeviceOutput:
         log.info("opened output device %r at %d Hz", self._device, self.rate)
         return stream
 
+    def prepare(self) -> None:
+        """Open the stream now (kept open, stopped, between announcements)."""
+        if self._stream is None:
+            self._stream = self._open()
+
     def begin(self) -> None:
         """Make the stream ready for writing (opening it if needed)."""
         if self._stream is None:

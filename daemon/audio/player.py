@@ -18,8 +18,8 @@ from math import gcd
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
-from scipy.signal import resample_poly
 
+from daemon.audio.stream_resampler import StreamResampler
 from daemon.engines.base import Audio
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ class Output(Protocol):
 def resample(audio: Audio, source_rate: int, target_rate: int) -> Audio:
     if source_rate == target_rate or audio.size == 0:
         return audio
+    from scipy.signal import resample_poly  # noqa: PLC0415 (slow import, rarely needed)
+
     divisor = gcd(source_rate, target_rate)
     converted = resample_poly(audio, target_rate // divisor, source_rate // divisor)
     return np.asarray(converted, dtype=np.float32)
@@ -68,6 +70,11 @@ class Player:
         self.volume = volume
         self.muted = muted
         self.request_id = ""
+        #: One announcement is resampled as one stream (pieces join without clicks), and
+        #: its first-block callback waits for the first samples that reach the output.
+        self._resampler: StreamResampler | None = None
+        self._first_block: Callable[[], None] | None = None
+        self._volume = 1.0
         #: When the worker last made progress while busy (None: idle); read by the watchdog.
         self._busy_since: float | None = None
 
@@ -97,23 +104,36 @@ class Player:
             if hasattr(self._output, "request_id"):
                 self._output.request_id = request_id
             self._output.begin()
-        samples = resample(audio, self._source_rate, self._output.rate)
+            self._resampler = None
+            if self._output.rate != self._source_rate:
+                self._resampler = StreamResampler(self._source_rate, self._output.rate)
+        if on_first_block is not None:
+            self._first_block = on_first_block
+        self._volume = request_volume
+        samples = self._resampler.feed(audio) if self._resampler else audio
         block = max(1, self._output.rate * self._block_ms // 1000)
         for start in range(0, samples.size, block):
             if cancel.is_set():
                 return False
-            chunk = samples[start : start + block] * np.float32(self._gain(request_volume))
-            self._progress()
-            self._output.write(np.clip(chunk, -1.0, 1.0))
-            if start == 0 and on_first_block is not None:
-                on_first_block()
-                on_first_block = None
+            self._write(samples[start : start + block])
         return not cancel.is_set()
+
+    def _write(self, samples: Audio) -> None:
+        if samples.size == 0:
+            return
+        chunk = samples * np.float32(self._gain(self._volume))
+        self._progress()
+        self._output.write(np.clip(chunk, -1.0, 1.0))
+        if self._first_block is not None:
+            callback, self._first_block = self._first_block, None
+            callback()
 
     def _finish(self, cancelled: bool) -> None:
         if not self.request_id:
             return
         try:
+            if not cancelled and self._resampler is not None:
+                self._write(self._resampler.flush())
             if not cancelled and self._trailing_silence_ms:
                 silence = np.zeros(
                     self._output.rate * self._trailing_silence_ms // 1000, np.float32
@@ -122,6 +142,8 @@ class Player:
             self._output.end(discard=cancelled)
         finally:
             self.request_id = ""
+            self._resampler = None
+            self._first_block = None
 
     async def play(
         self,
@@ -144,6 +166,15 @@ class Player:
             cancel,
             on_first_block,
         )
+
+    async def prepare(self) -> None:
+        """Open the output before the first announcement needs it (the first open of a
+        sound card costs 50-250 ms, mostly loading PortAudio; restarting an open stream
+        for each announcement costs ~0.3 ms). Raises AudioDeviceError."""
+        prepare = getattr(self._output, "prepare", None)
+        if prepare is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self._tracked, prepare)
 
     async def finish(self, *, cancelled: bool) -> None:
         """End the announcement: trailing silence and drain, or drop the buffer on a stop."""

@@ -66,18 +66,26 @@ def reference(model_cache: Path):  # type: ignore[no-untyped-def]
 
     synthesis = Settings().synthesis
 
-    def render(text: str, emotion: str = "neutral", speed: float = 1.0) -> Audio:
+    def render(
+        text: str, emotion: str = "neutral", speed: float = 1.0, *, streaming: bool = True
+    ) -> Audio:
+        """With streaming (the default) the daemon plays the first sentence as the engine's
+        synthesize_stream hands it out, which may start a few samples apart."""
         engine = _engine(model_cache)
+        voice = engine.default_voice()
         sentences = split_sentences(
             normalize(text).text,
             max_chars=synthesis.max_sentence_chars,
             first_max_chars=synthesis.first_sentence_chars,
         )
-        return np.concatenate(
-            [
-                engine.synthesize(s, voice=engine.default_voice(), emotion=emotion, speed=speed)
-                for s in sentences
-            ]
-        ).astype(np.float32)
+        pieces = [
+            np.concatenate(
+                list(engine.synthesize_stream(s, voice=voice, emotion=emotion, speed=speed))
+            )
+            if index == 0 and streaming
+            else engine.synthesize(s, voice=voice, emotion=emotion, speed=speed)
+            for index, s in enumerate(sentences)
+        ]
+        return np.concatenate(pieces).astype(np.float32)
 
     return render
