@@ -99,7 +99,6 @@ def test_tts_say_is_spoken_and_always_answered(
         assert not [m for m in answers(watcher, TtsSayFinished.topic()) if b'"s3"' in m.payload]
         assert watcher.events("s3") == []
 
-    # The spoken audio: the tone engine's beeps at half volume for s1.
     # The audio: the tone engine's beeps, at half volume for s1, at the happy pitch for s2.
     # (Compared by pitch and level: a block lost to an underrun on a loaded machine must not
     # matter here; the bit-exact checks are in test_chimes and the audio-server test.)
