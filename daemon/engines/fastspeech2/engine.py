@@ -136,9 +136,7 @@ class FastSpeech2Engine(Engine):
         self._symbols = SymbolTable.load(mapper)
         self._acoustic = self._interpreter(acoustic.path)
         self._vocoder = self._interpreter(vocoder_src)
-        warm_up = getattr(text_frontend, "warm_up", None)
-        if callable(warm_up):
-            warm_up()
+        text_frontend.warm_up()  # jieba's dictionary, off the first announcement's clock
         self.synthesize(_WARM_UP_TEXT, voice=VOICE, emotion="neutral", speed=1.0)
         log.info("fastspeech2 loaded in %.2f s (%s)", time.perf_counter() - start, self.revision)
 

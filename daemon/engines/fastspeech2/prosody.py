@@ -49,13 +49,13 @@ EMOTIONS: dict[str, Prosody] = {
     ),
     # Brighter: higher (~+2 st) and livelier pitch, a little faster and more energetic.
     "happy": Prosody(
-        rate=1.1, pitch_range=1.35, pitch_offset=0.9, energy_range=1.1, energy_offset=0.3,
+        rate=1.1, pitch_range=1.45, pitch_offset=0.9, energy_range=1.1, energy_offset=0.3,
         gain_db=1.0,
     ),
     # Low (~-2 st), flat, slow and soft.
     "sad": Prosody(
         rate=0.85, pitch_range=0.7, pitch_offset=-0.7, energy_range=0.9, energy_offset=-0.6,
-        gain_db=-2.0,
+        gain_db=-1.0,
     ),
     # Loud, forceful and fast, with a wide pitch range and slightly raised pitch.
     "angry": Prosody(

@@ -31,12 +31,13 @@ ERHUA = "er5"
 _MARKS = frozenset({WORD_JOIN, WORD_BREAK, PHRASE_BREAK})
 _BOUNDARIES = _MARKS | {SILENCE}
 
-#: Pause punctuation that ends a clause inside one synthesized chunk. Sentence-final marks
-#: (。！？) split chunks in the engine instead, where real silence is inserted.
+#: Pause punctuation that ends a clause inside one utterance (marked ``#3``). Sentence-final
+#: marks (。！？) end utterances instead (see utterances.py), with real silence after them.
 CLAUSE_PUNCT = frozenset("，、：；,;:")
 
 #: Syllables the mapper lacks, as (initial, final). Interjections (嗯 n/ng, 呣 m, 哼 hng,
-#: 噷 hm) and ê (欸) never occur in Baker's recordings, so the nearest sounds stand in.
+#: 噷 hm), ê (欸) and a few rare readings pypinyin knows (fiao, len, nun, yai) never occur
+#: in Baker's recordings, so the nearest sounds stand in.
 _EXTRA_SYLLABLES: dict[str, tuple[str, str]] = {
     "n": ("^", "en"),
     "ng": ("^", "en"),
