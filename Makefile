@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config/voice-daemon.yaml
 APT_RUN := mosquitto mosquitto-clients libportaudio2 libasound2-plugins
-APT_TEST := pulseaudio pulseaudio-utils systemd
+# chromium: the web page's browser tests (Playwright drives it; no browser download);
+# fonts-wqy-microhei: Chinese glyphs in its screenshots.
+APT_TEST := pulseaudio pulseaudio-utils systemd chromium fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export DEBIAN_FRONTEND := noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
