@@ -3,8 +3,8 @@
 One retained device-based discovery message (``<prefix>/device/<node>/config``, with the
 ``dev`` device block, the ``o`` origin block and the ``cmps`` components) describes:
 
-- ``notify``: HA's notify entity; its command topic is the node's ``say`` topic (HA sends
-  the message as plain text, which ``say`` accepts);
+- ``notify``: HA's notify entity; its command topic is the node's ``say`` topic (the
+  message goes as ``{"text": message}``, so any text is spoken as it is);
 - ``text``: type a sentence in HA's UI and it is spoken (no JSON needed);
 - ``button``: stop what is playing and clear the queue;
 - ``number``: master volume in percent; ``switch``: mute;
@@ -44,6 +44,9 @@ ORIGIN_NAME: Final = "voice-daemon"
 #: Home Assistant keeps a text entity's value to 255 characters.
 TEXT_MAX: Final = 255
 STATES: Final = ("idle", "synthesizing", "speaking")
+#: The message as ``{"text": ...}``: plain text would do, but a message that happens to
+#: start with "{" or "[" would then be read as JSON.
+AS_SAY_JSON: Final = '{{ {"text": value} | tojson }}'
 
 
 def object_id(node: str) -> str:
@@ -90,13 +93,22 @@ def discovery_payload(info: DeviceInfo) -> dict[str, Any]:
     state = topics.state
     commands = {"qos": 1}
     components = {
-        "say": _component(info, "notify", "say", "Say", command_topic=topics.say, **commands),
+        "say": _component(
+            info,
+            "notify",
+            "say",
+            "Say",
+            command_topic=topics.say,
+            command_template=AS_SAY_JSON,
+            **commands,
+        ),
         "announce": _component(
             info,
             "text",
             "announce",
             "Announce",
             command_topic=topics.say,
+            command_template=AS_SAY_JSON,
             max=TEXT_MAX,
             icon="mdi:bullhorn",
             **commands,

@@ -103,10 +103,12 @@ def test_entities_pass_the_schema_and_drive_the_daemon(
         assert int(state_value(watcher, entities["queue"]["value_template"])) == 0
         assert state_value(watcher, entities["last_error"]["value_template"]) == "none"
 
-        # notify and text publish the message itself on the say topic: it is spoken.
+        # notify and text publish the message on the say topic (through their command
+        # template, as HA does): it is spoken, even when it starts like JSON.
         before = len(watcher.events())
-        watcher.publish(entities["say"]["command_topic"], "门口有人按门铃")
-        watcher.publish(entities["announce"]["command_topic"], "洗衣机洗完了")
+        for key, message in (("say", "[提醒] 门口有人按门铃"), ("announce", "洗衣机洗完了")):
+            entity = entities[key]
+            watcher.publish(entity["command_topic"], render(entity["command_template"], message))
 
         def finished() -> list[dict[str, Any]] | None:
             found = [e for e in watcher.events()[before:] if e["event"] == "finished"]

@@ -100,6 +100,9 @@ def test_templates_map_daemon_state_and_commands() -> None:
         "emotion": 'a"b'
     }
     assert len(render(entities["last_error"]["value_template"], payload=state)) <= 255
+    for key in ("say", "announce"):  # any message, even one that looks like JSON
+        sent = render(entities[key]["command_template"], value='[注意] {"x": 1} <门>')
+        assert json.loads(sent) == {"text": '[注意] {"x": 1} <门>'}
 
 
 class FakeLink:
