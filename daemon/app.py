@@ -133,7 +133,7 @@ async def run_daemon(settings: Settings) -> int:
         max_text_chars=settings.queue.max_text_chars,
         priority=settings.queue.default_priority,
     ).install()
-    ToolingTopics(settings, link, service, engine, cache=None).install()
+    ToolingTopics(settings, link, service, engine, cache=service.phrase_cache).install()
     link.start()
     tasks = [asyncio.create_task(_supervise("speaker", service.run))]
     interval = watchdog_interval_s()
