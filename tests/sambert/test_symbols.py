@@ -149,17 +149,27 @@ def test_frontend_structure() -> None:
     (line,) = sentence_symbols(fake_analyze(""), emotion="happy", speaker="F7")
     toks = fields(line)
     phones = [t[0] for t in toks]
-    # 今天#1 天气#1 很#1 好#3 我们#1 去#1 公园#1 散步吧#4 (吧 joins its word).
+    # 今天#1 天气#1 很好#3 我们#1 去#1 公园#1 散步吧#4 (吧 joins its word, and two
+    # one-syllable words make one prosodic word).
     breaks = [p for p in phones if p.startswith("#")]
-    assert breaks == ["#1", "#1", "#1", "#3", "#1", "#1", "#1", "#4"]
+    assert breaks == ["#1", "#1", "#3", "#1", "#1", "#1", "#4"]
     assert phones[:5] == ["j_c", "in_c", "t_c", "ian_c", "#1"]
     assert all(t[4] == "emotion_happy" and t[5] == "F7" for t in toks)
     assert all(t[1:4] == ["tone_none", "s_none", "word_none"] for t in toks if t[0][0] == "#")
     # Word flags: first phone begins, last ends, the rest are middle (as KAN-TTS trains).
     assert [t[3] for t in toks[:4]] == ["word_begin", "word_middle", "word_middle", "word_end"]
     hen = phones.index("h_c")
-    assert [t[3] for t in toks[hen : hen + 2]] == ["word_begin", "word_end"]
+    assert phones[hen : hen + 5] == ["h_c", "en_c", "h_c", "ao_c", "#3"]
+    assert [t[3] for t in toks[hen : hen + 4]] == [
+        "word_begin",
+        "word_middle",
+        "word_middle",
+        "word_end",
+    ]
     assert [t[2] for t in toks[hen : hen + 2]] == ["s_begin", "s_end"]
+    qu = phones.index("v_c") - 1  # 去 qu4 -> q_c v_c
+    # A lone one-syllable word: its initial begins the word, its final ends it.
+    assert [t[3] for t in toks[qu : qu + 2]] == ["word_begin", "word_end"]
     san = phones.index("s_c")
     assert phones[san : san + 7] == ["s_c", "an_c", "b_c", "u_c", "b_c", "a_c", "#4"]
     assert toks[san + 5][1] == "tone5"
@@ -172,6 +182,14 @@ def test_frontend_breaks_long_phrases() -> None:
     (planned,) = plan_prosody(tokens)
     # A #2 once six syllables have run since the last phrase break, if 3+ remain.
     assert [w.break_after for w in planned] == [1, 1, 2, 1, 1, 1, 4]
+
+
+def test_frontend_erhua() -> None:
+    tokens = [Tok("女儿", ["nv3", "er2"]), Tok("玩儿", ["wan2", "er5"])]
+    (words,) = plan_prosody(tokens)
+    assert [w.syllables for w in words] == [["nv3", "er2"], ["wanr2"]]
+    phones = [t[0] for t in fields(symbol_line(words, emotion="neutral", speaker="F7"))]
+    assert phones == ["n_c", "v_c", "ge", "er_c", "#1", "w_c", "anr_c", "#4"]
 
 
 def test_frontend_splits_lines_at_sentence_ends() -> None:

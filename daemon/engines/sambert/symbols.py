@@ -71,11 +71,16 @@ def plan_prosody(tokens: Iterable[PinyinToken]) -> list[list[ProsodicWord]]:
                 if level == 4:
                     sentences.append([])
             continue
-        syllables = [s for s in token.syllables if s.strip()]
+        syllables = _erhua([s for s in token.syllables if s.strip()])
         if not syllables:
             continue
         prev = words[-1] if words else None
-        if prev is not None and prev.break_after <= 1 and token.text in CLITICS:
+        joins = prev is not None and prev.break_after <= 1 and (
+            token.text in CLITICS
+            # Two one-syllable words read as one prosodic word (很 好 -> 很好).
+            or (len(prev.syllables) == 1 and len(syllables) == 1 and prev.text not in CLITICS)
+        )
+        if prev is not None and joins:
             prev.syllables += syllables
             prev.text += token.text
         else:
@@ -85,6 +90,23 @@ def plan_prosody(tokens: Iterable[PinyinToken]) -> list[list[ProsodicWord]]:
         words[-1].break_after = 4
         _phrase_breaks(words)
     return result
+
+
+def _erhua(syllables: list[str]) -> list[str]:
+    """Merge a neutral-tone 儿 into the syllable before it (玩儿 wan2 er5 -> wanr2).
+
+    pypinyin reads the erhua suffix as ``er5`` and a full 儿 (女儿) with its own tone;
+    the voices have r-coloured finals for the merged syllable.
+    """
+    out: list[str] = []
+    for syllable in syllables:
+        if syllable.lower() in ("er5", "er") and out and not out[-1].lower().startswith("er"):
+            base, tone = split_tone(out[-1])
+            if not base.endswith("r"):
+                out[-1] = base + "r" + tone.removeprefix("tone")
+                continue
+        out.append(syllable)
+    return out
 
 
 def _punct_break(text: str) -> int:
