@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export DEBIAN_FRONTEND := noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-test broker lint bench clean
+.PHONY: run test install install-test install-sambert broker lint bench clean
 
 ## Install what the daemon needs and run it with the default config (embedded voice).
 run: install broker
@@ -44,6 +44,11 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	# dataclasses-json; the message classes we use need neither pin, hence --no-deps.
 	$(BIN)/pip install -q --no-deps rhasspy-hermes==0.6.2
 	touch $@
+
+## The Sambert voices' runtime: torch (CPU build, pinned) and modelscope (model downloads).
+install-sambert: install
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[sambert]'
 
 ## Start a local mosquitto on localhost:1883 unless a broker already answers there.
 broker:
