@@ -174,3 +174,36 @@ def test_switched_off_it_removes_the_device() -> None:
     assert link.routes == {}
     link.connected[0]()
     assert link.published == [("homeassistant/device/hall/config", b"", True)]
+
+
+class TwoVoices(ToneEngine):
+    def voices(self) -> list[str]:
+        return ["plain", "emo"]
+
+    def emotions(self, voice: str) -> list[str]:
+        return ["neutral", "happy", "sad"] if voice == "emo" else ["neutral"]
+
+
+async def test_a_new_default_voice_republishes_its_emotions() -> None:
+    link, service = FakeLink(), FakeService()
+    service.voice = "plain"
+    service.ready.set()
+    HomeAssistantDiscovery(
+        HomeAssistantSettings(),
+        "hall",
+        link,
+        service,
+        TwoVoices(),  # type: ignore[arg-type]
+    ).install()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    first = check(json.loads(link.published[-1][1]))
+    assert first["emotion"]["options"] == ["neutral"]
+    service.voice = "emo"
+    service.listeners[0]({"voice": "emo"})
+    assert len(link.published) == 2
+    assert check(json.loads(link.published[-1][1]))["emotion"]["options"] == [
+        "neutral",
+        "happy",
+        "sad",
+    ]
