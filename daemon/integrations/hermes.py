@@ -16,6 +16,7 @@ events (``finished``), or right away when a message is refused.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -115,6 +116,8 @@ class HermesBridge:
         self._sites = frozenset(settings.site_ids)
         #: Our request id -> what to answer when it ends.
         self._pending: dict[str, Pending] = {}
+        self._decoding = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def install(self) -> None:
         """Subscribe and listen (call before the link starts); nothing when disabled."""
@@ -196,12 +199,26 @@ class HermesBridge:
         if match is None or message.retained:
             return
         site_id, hermes_id = match.groups()
+        task = asyncio.create_task(self._play_bytes(site_id, hermes_id, message.payload))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _play_bytes(self, site_id: str, hermes_id: str, payload: bytes) -> None:
+        """Decode off the loop (a long clip takes a while to resample), one clip at a time so
+        clips are queued in the order they arrived."""
         pending = Pending("play", hermes_id, site_id, None)
-        try:
-            clip = decode_wav(message.payload, self._rate, self._settings.max_audio_s)
-        except HermesError as error:
-            self._answer(pending, str(error), hermes_id)
-            return
+        async with self._decoding:
+            try:
+                clip = await asyncio.to_thread(
+                    decode_wav, payload, self._rate, self._settings.max_audio_s
+                )
+            except HermesError as error:
+                self._answer(pending, str(error), hermes_id)
+                return
+            except Exception as error:
+                log.exception("[%s] Hermes playBytes could not be decoded", hermes_id)
+                self._answer(pending, f"internal_error: {type(error).__name__}", hermes_id)
+                return
         request = SayRequest(
             id=self._request_id(hermes_id),
             text="",
