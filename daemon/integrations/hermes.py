@@ -120,7 +120,7 @@ class HermesBridge:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def install(self) -> None:
-        """Subscribe and listen (call before the link starts); nothing when disabled."""
+        """Subscribe and listen (on the event loop); nothing when disabled."""
         if not self._settings.enabled:
             return
         self._link.add_route(SAY_TOPIC, self._on_say)

@@ -257,7 +257,7 @@ class HomeAssistantDiscovery:
         return f"{self._settings.discovery_prefix}/device/{object_id(self._node)}/config"
 
     def install(self) -> None:
-        """Hook into the link (call on the event loop, before the link starts)."""
+        """Hook into the link and the service (on the event loop; the link may be up already)."""
         if not self._settings.enabled:
             self._link.add_on_connected(self._remove)
             return

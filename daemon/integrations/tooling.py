@@ -89,6 +89,7 @@ class ToolingTopics:
         }
 
     def install(self) -> None:
+        """Subscribe to this node's request topics (on the event loop)."""
         self._link.add_route(f"{self._request_prefix}#", self._on_request)
 
     def _on_request(self, message: RawMessage) -> None:
