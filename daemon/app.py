@@ -1,33 +1,54 @@
-"""`voice-daemon run`: wires settings, engine, player, service and MQTT, one task per concern."""
+"""`voice-daemon run`: wires settings, engine, player, service and MQTT, one task per concern.
+
+The broker connection comes first: availability is ``online`` within a second of start,
+while the rest is imported and the engine loads (state ``ready: false``). Commands that
+arrive meanwhile are held and handled in order once the service exists; requests then wait
+for the engine like any other. The modules that are slow to import (the text frontend, the
+engine runtime, aiohttp) are imported after the link has started, on a worker thread.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from daemon.audio.chimes import Chimes
-from daemon.audio.device import DeviceOutput
-from daemon.audio.player import Output, Player
-from daemon.audio.wav_output import WavDirOutput
-from daemon.engines import create_engine
-from daemon.http import HttpServer, HttpServerError
-from daemon.integrations.hermes import HermesBridge
-from daemon.integrations.homeassistant import HomeAssistantDiscovery
-from daemon.integrations.tooling import ToolingTopics
-from daemon.journal import Journal, JournalError
+from daemon.incoming import Incoming
 from daemon.mqtt_link import MqttLink
-from daemon.service import VoiceService
 from daemon.settings import AudioSettings, ConfigError, Settings
 from daemon.systemd_notify import notify, watchdog_interval_s
+
+if TYPE_CHECKING:
+    from daemon.audio.player import Output, Player
+    from daemon.engines import Engine
+    from daemon.service import VoiceService
+
+#: Imported once the link has started (together ~2 s on a small board, more under load).
+_SLOW_MODULES = (
+    "daemon.service",
+    "daemon.audio.chimes",
+    "daemon.audio.device",
+    "daemon.audio.wav_output",
+    "daemon.engines",
+    "daemon.journal",
+    "daemon.integrations.hermes",
+    "daemon.integrations.homeassistant",
+    "daemon.integrations.tooling",
+)
 
 log = logging.getLogger(__name__)
 
 
 def make_output(settings: AudioSettings, source_rate: int) -> Output:
+    from daemon.audio.device import DeviceOutput  # noqa: PLC0415 (see _SLOW_MODULES)
+    from daemon.audio.wav_output import WavDirOutput  # noqa: PLC0415
+
     if settings.output == "wav_dir":
         return WavDirOutput(Path(settings.wav_dir), settings.sample_rate or source_rate)
     return DeviceOutput(settings.device, source_rate, settings.sample_rate)
@@ -63,9 +84,71 @@ async def _watchdog(interval_s: float, health_problem: Callable[[], str | None])
         await asyncio.sleep(interval_s)
 
 
+def _load(settings: Settings) -> Engine:
+    """The slow part of starting (worker thread): imports, and the engine built (not loaded)."""
+    for module in _SLOW_MODULES:
+        importlib.import_module(module)
+    if settings.http.enabled:
+        importlib.import_module("daemon.http")
+    from daemon.engines import create_engine  # noqa: PLC0415
+
+    return create_engine(settings.engine, settings.cache_dir)
+
+
+async def _prepare_output(player: Player) -> None:
+    """Open the sound card now rather than on the first announcement."""
+    from daemon.audio.errors import AudioDeviceError  # noqa: PLC0415
+
+    try:
+        await player.prepare()
+    except AudioDeviceError as error:
+        log.warning("[-] output not ready yet (%s); it is tried again for each request", error)
+
+
 async def run_daemon(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
-    engine = create_engine(settings.engine, settings.cache_dir)
+    began = time.monotonic()
+    service: VoiceService | None = None
+    held: list[Incoming] = []
+
+    def on_message(message: Incoming) -> None:
+        if service is None:
+            held.append(message)  # handled once the service exists
+        else:
+            service.handle(message)
+
+    def ready_check() -> None:
+        if service is None:
+            return
+        service.publish_state()
+        if service.ready.is_set():
+            notify("READY=1")
+
+    link = MqttLink(
+        settings.mqtt, settings.node_id, on_message=on_message, on_connected=ready_check
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info(
+        "[-] voice-daemon starting: node %s, engine %s, broker %s:%d",
+        settings.node_id,
+        settings.engine.name,
+        settings.mqtt.host,
+        settings.mqtt.port,
+    )
+    link.start()
+
+    engine = await asyncio.to_thread(_load, settings)
+    from daemon.audio.chimes import Chimes  # noqa: PLC0415 (imported by _load)
+    from daemon.audio.player import Player  # noqa: PLC0415
+    from daemon.integrations.hermes import HermesBridge  # noqa: PLC0415
+    from daemon.integrations.homeassistant import HomeAssistantDiscovery  # noqa: PLC0415
+    from daemon.integrations.tooling import ToolingTopics  # noqa: PLC0415
+    from daemon.journal import Journal, JournalError  # noqa: PLC0415
+    from daemon.service import VoiceService  # noqa: PLC0415
+
     player = Player(
         make_output(settings.audio, engine.sample_rate),
         source_rate=engine.sample_rate,
@@ -74,19 +157,7 @@ async def run_daemon(settings: Settings) -> int:
         volume=settings.audio.volume,
         muted=settings.audio.muted,
     )
-    service: VoiceService
-
-    def ready_check() -> None:
-        service.publish_state()
-        if service.ready.is_set():
-            notify("READY=1")
-
-    link = MqttLink(
-        settings.mqtt,
-        settings.node_id,
-        on_message=lambda message: service.handle(message),  # noqa: PLW0108 (bound later)
-        on_connected=ready_check,
-    )
+    preparing = asyncio.create_task(_prepare_output(player))
     journal = None
     if settings.queue.persist:
         try:
@@ -94,47 +165,49 @@ async def run_daemon(settings: Settings) -> int:
         except JournalError as error:
             log.error("[-] %s; running without crash safety", error)
     chimes = await asyncio.to_thread(Chimes.load, settings.chimes, engine.sample_rate)
-    service = VoiceService(settings, engine, player, link, journal, chimes=chimes)
-    restored = service.restore()
+    voice_service = VoiceService(settings, engine, player, link, journal, chimes=chimes)
+    restored = voice_service.restore()
     if restored:
         log.info("[-] %d unfinished request(s) restored from %s", restored, settings.journal_path)
-    http = HttpServer(settings, service, engine) if settings.http.enabled else None
-    if http is not None:
+    http = None
+    if settings.http.enabled:
+        from daemon.http import HttpServer, HttpServerError  # noqa: PLC0415
+
+        http = HttpServer(settings, voice_service, engine)
         try:
             await http.start()
         except (ConfigError, HttpServerError) as failure:
             log.error("[-] cannot start the web page and HTTP API: %s", failure)
+            await asyncio.to_thread(link.stop)
+            await preparing
             player.close()
             if journal is not None:
                 journal.close()
             return 2 if isinstance(failure, ConfigError) else 1
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-
-    log.info(
-        "[-] voice-daemon starting: node %s, engine %s, broker %s:%d",
-        settings.node_id,
-        engine.name,
-        settings.mqtt.host,
-        settings.mqtt.port,
-    )
-    # Integrations subscribe and listen through the link's and the service's extension points.
+    # Integrations subscribe and listen through the link's and the service's extension points
+    # (the link may be connected already: both extension points allow for that).
     HomeAssistantDiscovery(
-        settings.homeassistant, settings.node_id, link, service, engine
+        settings.homeassistant, settings.node_id, link, voice_service, engine
     ).install()
     HermesBridge(
         settings.hermes,
         link,
-        service,
+        voice_service,
         sample_rate=engine.sample_rate,
         max_text_chars=settings.queue.max_text_chars,
         priority=settings.queue.default_priority,
     ).install()
-    ToolingTopics(settings, link, service, engine, cache=service.phrase_cache).install()
-    link.start()
+    ToolingTopics(settings, link, voice_service, engine, cache=voice_service.phrase_cache).install()
+    service = voice_service
+    for message in held:
+        service.handle(message)
+    held.clear()
+    if link.connected.is_set():
+        service.publish_state()
+    log.info(
+        "[-] serving %.2f s after start; loading engine %s", time.monotonic() - began, engine.name
+    )
     tasks = [asyncio.create_task(_supervise("speaker", service.run))]
     interval = watchdog_interval_s()
     if interval:
@@ -144,8 +217,7 @@ async def run_daemon(settings: Settings) -> int:
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({loader, stopper}, return_when=asyncio.FIRST_COMPLETED)
     if loader in done and loader.exception() is not None:
-        error = loader.exception()
-        log.error("[-] cannot load engine %s: %s", engine.name, error)
+        log.error("[-] cannot load engine %s: %s", engine.name, loader.exception())
         exit_code = 1
     else:
         if loader in done and link.connected.is_set():
@@ -154,6 +226,7 @@ async def run_daemon(settings: Settings) -> int:
     notify("STOPPING=1")
     log.info("[-] shutting down")
     loader.cancel()
+    preparing.cancel()
     await service.shutdown()
     if http is not None:
         await http.close()

@@ -95,7 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure load time, speed and memory (JSON)")
     bench.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     bench.add_argument("-o", "--output", help="write the JSON here instead of stdout")
-    bench.add_argument("--engines", help="comma-separated engines (default: every installed)")
+    bench.add_argument(
+        "--engines",
+        help="comma-separated engines (default: every installed; --quick: the configured one)",
+    )
+    bench.add_argument(
+        "--no-daemon", action="store_true", help="engines only (no broker, daemon or sound rig)"
+    )
     _add_engine_flags(bench)
     return parser
 

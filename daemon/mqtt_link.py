@@ -27,7 +27,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from daemon.events import ReplyTo
-from daemon.service import Incoming
+from daemon.incoming import Incoming
 from daemon.settings import MqttSettings, read_password
 
 log = logging.getLogger(__name__)
@@ -230,14 +230,21 @@ class MqttLink:
 
     def add_route(self, topic_filter: str, handler: RouteHandler) -> None:
         """Subscribe (QoS 1) to another topic filter; ``handler`` runs on the event loop.
-        Call before :meth:`start`, or the subscription waits for the next connection."""
+        Works before and after :meth:`start` (the daemon connects first, then installs its
+        integrations while the rest loads)."""
         self._routes[topic_filter] = handler
-        if self.connected.is_set():
+        # paho's own state, not ``connected``: that is set on the loop a little after the
+        # connect callback has subscribed what ``_routes`` held, so a route added in between
+        # would be missed. Subscribing twice is harmless.
+        if self._client.is_connected():
             self._client.subscribe(topic_filter, qos=1)
 
     def add_on_connected(self, callback: Callable[[], None]) -> None:
-        """Also call ``callback`` (on the event loop) after every (re)connection."""
+        """Also call ``callback`` (on the event loop) after every (re)connection, and soon
+        if the link is connected already."""
         self._on_connected.append(callback)
+        if self.connected.is_set() and self._loop is not None:
+            self._loop.call_soon(callback)
 
     def publish(
         self, topic: str, payload: str | bytes, *, qos: int = 1, retain: bool = False

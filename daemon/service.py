@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from daemon import __version__, events
@@ -20,6 +19,7 @@ from daemon.audio.errors import AudioDeviceError
 from daemon.audio.player import Player
 from daemon.engines.base import Engine, EngineError
 from daemon.events import Failure, ReplyTo, Result
+from daemon.incoming import Incoming
 from daemon.journal import Journal, JournalError
 from daemon.phrase_cache import AsyncPhraseCache, PhraseCache
 from daemon.recent_ids import RecentIds
@@ -46,19 +46,6 @@ class Publisher(Protocol):
 
     def event(self, event: dict[str, Any], reply_to: ReplyTo | None) -> None: ...
     def state(self, state: dict[str, Any]) -> None: ...
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """A command as it arrived, before parsing."""
-
-    kind: str
-    """say, stop or set."""
-    payload: bytes
-    retained: bool = False
-    reply_to: ReplyTo | None = None
-    ack: Callable[[], None] | None = None
-    """Acknowledges the MQTT message; called once the command is handled (and journaled)."""
 
 
 class VoiceService:

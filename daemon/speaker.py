@@ -25,6 +25,19 @@ from daemon.text import normalize, split_sentences
 
 log = logging.getLogger(__name__)
 
+#: Digital silence before the first word is waiting, not sound: an announcement starts
+#: this close to its first sample above -80 dBFS (engines pad utterances with ~50 ms).
+LEAD_KEEP_S = 0.002
+_LEAD_FLOOR = 1e-4
+
+
+def trim_leading_silence(audio: Audio, rate: int) -> Audio:
+    """``audio`` from :data:`LEAD_KEEP_S` before its first audible sample."""
+    audible = np.flatnonzero(np.abs(audio) > _LEAD_FLOOR)
+    if audible.size == 0:
+        return audio
+    return audio[max(0, int(audible[0]) - round(LEAD_KEEP_S * rate)) :]
+
 
 @dataclass
 class Job:
@@ -241,7 +254,7 @@ class Speaker:
     ) -> None:
         """Play the next piece of the job (after its chime, the first time)."""
         job.synth_s += rendered.synth_s
-        job.audio_s += rendered.audio.size / self._pool.sample_rate
+        audio = rendered.audio
         callback: Callable[[], None] | None = None
         if not job.started:
             job.started = True
@@ -252,7 +265,10 @@ class Speaker:
                 # sentence's audio, so nothing separates them in the stream.
                 await self._play(job, job.chime, callback)
                 callback = None
-        await self._play(job, rendered.audio, callback)
+            else:
+                audio = trim_leading_silence(audio, self._pool.sample_rate)
+        job.audio_s += audio.size / self._pool.sample_rate
+        await self._play(job, audio, callback)
 
     async def prewarm(self, text: str, *, voice: str, emotion: str, speed: float) -> int:
         """Render the sentences of ``text`` that the cache lacks; how many were rendered."""

@@ -1,5 +1,6 @@
 """The test rig: a real mosquitto broker, real PortAudio outputs we can read back, the real
-daemon process, and an MQTT watcher. Recipes from shared/docs/testing-rig.md.
+daemon process, and an MQTT watcher. Recipes from shared/docs/testing-rig.md. The broker
+and the sound rigs live in daemon/bench/rig.py: `voice-daemon bench` uses them too.
 
 Anything missing (mosquitto, pulseaudio, PortAudio) makes the fixture fail loudly.
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,22 +28,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from daemon.bench.rig import (  # noqa: F401 (re-exported: the tests import them from here)
+    AlsaCapture,
+    Broker,
+    PulseRig,
+    free_port,
+    require,
+)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 NODE = "testnode"
-
-
-def require(program: str) -> str:
-    path = shutil.which(program)
-    if path is None:
-        raise RuntimeError(f"{program} is not installed: run the README's test command")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, step: float = 0.02) -> Any:
@@ -55,196 +50,6 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, step: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(step)
-
-
-# ---- broker ---------------------------------------------------------------------------------
-
-
-class Broker:
-    """mosquitto on a free loopback port; can be stopped and restarted on the same port."""
-
-    def __init__(
-        self, directory: Path, *, persistence: bool = False, extra: str = "", anonymous: bool = True
-    ) -> None:
-        self.directory = directory
-        self.anonymous = anonymous
-        self.port = free_port()
-        self.persistence = persistence
-        self.extra = extra
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = directory / "mosquitto.log"
-
-    def start(self) -> None:
-        conf = self.directory / "mosquitto.conf"
-        lines = [
-            f"listener {self.port} 127.0.0.1",
-            f"allow_anonymous {'true' if self.anonymous else 'false'}",
-            "log_dest stderr",
-            "user root",
-            # mosquitto drops QoS 1 messages beyond 1,000 queued per client by default; the
-            # soak tests publish 10,000 at once.
-            "max_queued_messages 100000",
-            f"persistence {'true' if self.persistence else 'false'}",
-        ]
-        if self.persistence:
-            lines.append(f"persistence_location {self.directory}/")
-        conf.write_text("\n".join(lines) + "\n" + self.extra)
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [require("mosquitto"), "-c", str(conf)], stdout=log, stderr=log
-            )
-        wait_until(self._answers, 10, "mosquitto to listen")
-
-    def _answers(self) -> bool:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-            return True
-        return False
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-
-# ---- audio ----------------------------------------------------------------------------------
-
-
-class AlsaCapture:
-    """An ALSA `file` pcm named capture_sink: bit-exact samples, faster than real time."""
-
-    device = "capture_sink"
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.raw = directory / "capture.raw"
-        self.asoundrc = directory / "asoundrc"
-        self.asoundrc.write_text(
-            "pcm.capture_sink {\n"
-            "    type file\n"
-            '    slave.pcm "null"\n'
-            f'    file "{self.raw}"\n'
-            '    format "raw"\n'
-            "    truncate false\n"
-            '    hint { show on description "test capture sink" }\n'
-            "}\n"
-        )
-
-    def env(self) -> dict[str, str]:
-        return {"ALSA_CONFIG_PATH": f"/usr/share/alsa/alsa.conf:{self.asoundrc}"}
-
-    def samples(self) -> np.ndarray:
-        """Everything written so far, across stream reopenings (capture.raw, .0001, ...)."""
-        files = sorted(self.directory.glob("capture.raw*"))
-        parts = [np.fromfile(path, dtype=np.float32) for path in files]
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
-
-
-class PulseRig:
-    """A private PulseAudio server with a null sink, captured in real time with parec."""
-
-    rate = 48000
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.runtime = directory / "run"
-        self.socket = directory / "native"
-        self.capture_path = directory / "pulse-capture.raw"
-        self.server: subprocess.Popen[bytes] | None = None
-        self.recorder: subprocess.Popen[bytes] | None = None
-
-    def env(self) -> dict[str, str]:
-        return {
-            "HOME": str(self.directory),
-            "XDG_RUNTIME_DIR": str(self.runtime),
-            "PULSE_SERVER": f"unix:{self.socket}",
-        }
-
-    def _environ(self) -> dict[str, str]:
-        return {**os.environ, **self.env()}
-
-    def start(self) -> None:
-        self.runtime.mkdir(mode=0o700, exist_ok=True)
-        self.socket.unlink(missing_ok=True)  # left behind by a killed server
-        script = self.directory / "rig.pa"
-        script.write_text(
-            f"load-module module-native-protocol-unix socket={self.socket} auth-anonymous=1\n"
-            f"load-module module-null-sink sink_name=rig format=float32le rate={self.rate} "
-            "channels=1 norewinds=1\n"
-            "set-default-sink rig\n"
-        )
-        log = (self.directory / "pulseaudio.log").open("ab")
-        self.server = subprocess.Popen(
-            [
-                require("pulseaudio"),
-                "-n",
-                "-F",
-                str(script),
-                "--daemonize=no",
-                "--exit-idle-time=-1",
-                "--use-pid-file=no",
-                "--disable-shm=yes",
-            ],
-            env=self._environ(),
-            stdout=log,
-            stderr=log,
-        )
-        wait_until(self.socket.exists, 10, "pulseaudio to start")
-        # Without a suspend/resume the first clip is delayed ~1.8 s.
-        wait_until(lambda: self._pactl("suspend-sink", "rig", "1"), 10, "pulseaudio to answer")
-        assert self._pactl("suspend-sink", "rig", "0")
-
-    def _pactl(self, *args: str) -> bool:
-        done = subprocess.run(
-            [require("pactl"), *args],
-            env=self._environ(),
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-        return done.returncode == 0
-
-    def start_capture(self) -> None:
-        self.capture_path.unlink(missing_ok=True)
-        self.recorder = subprocess.Popen(
-            [
-                require("parec"),
-                "--device=rig.monitor",
-                "--format=float32le",
-                f"--rate={self.rate}",
-                "--channels=1",
-                "--raw",
-                "--latency-msec=10",
-                str(self.capture_path),
-            ],
-            env=self._environ(),
-        )
-        wait_until(self.capture_path.exists, 5, "parec to start")
-
-    def capture_seconds(self) -> float:
-        return self.samples().size / self.rate
-
-    def samples(self) -> np.ndarray:
-        if not self.capture_path.exists():
-            return np.zeros(0, np.float32)
-        data = self.capture_path.read_bytes()
-        return np.frombuffer(data[: len(data) // 4 * 4], dtype=np.float32)
-
-    def stop(self) -> None:
-        for process in (self.recorder, self.server):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(5)
-                if process.poll() is None:
-                    process.kill()
-        self.recorder = self.server = None
-
-    def kill_server(self) -> None:
-        if self.server is not None:
-            self.server.kill()
-            self.server.wait(5)
-            self.server = None
 
 
 # ---- MQTT watcher ---------------------------------------------------------------------------

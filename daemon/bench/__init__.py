@@ -1,20 +1,42 @@
-"""`voice-daemon bench`: load time, real-time factor and memory of every engine, as JSON.
+"""`voice-daemon bench`: how fast, how heavy, as JSON (stdout or -o), a summary on stderr.
 
-Each engine is measured in its own subprocess (``python -m daemon.bench.engine``) so that
-peak RSS belongs to that engine alone. A readable summary goes to stderr.
+Two parts, run one after the other so they don't disturb each other:
+
+- engines (:mod:`daemon.bench.engine`): for every installed engine (``--quick``: the
+  configured one), load time, warm-up, real-time factor at 10/50/200 characters and peak
+  RSS, each engine in a fresh subprocess so the memory is its own;
+- the daemon (:mod:`daemon.bench.daemon`): the real daemon through a private mosquitto and
+  real PortAudio devices: time to first audio (cached phrase, uncached sentence, uncached
+  200-character announcement) against the same announcements with streaming disabled,
+  start-up, throughput, idle CPU and memory over many requests.
+
+``targets`` compares the figures with the latency budget (issue 5); they are reported,
+not enforced.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from daemon.settings import Settings
+
+#: The latency budget for an embedded voice on a 2-core machine.
+TARGETS = {
+    "cached_phrase_p50_ms": 30.0,
+    "uncached_sentence_p50_ms": 250.0,
+    "streaming_gain_200_chars": 5.0,
+    "idle_cpu_percent": 1.0,
+    "rss_growth_mb": 10.0,
+}
 
 
 def _installed_engines() -> list[str]:
@@ -61,9 +83,57 @@ def _sambert_model(settings: Settings, scratch: Path) -> tuple[str, str]:
     return str(path), "random weights, real architecture size"
 
 
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or "unknown"
+    with_name = Path("/proc/cpuinfo")
+    if with_name.exists():
+        for line in with_name.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_gb, 1),
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def targets(daemon: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    first = daemon["first_audio_ms"]
+    figures = {
+        "cached_phrase_p50_ms": first["cached_phrase"]["p50"],
+        "uncached_sentence_p50_ms": first["uncached_sentence"]["p50"],
+        "streaming_gain_200_chars": first["gain"]["uncached_200_chars"],
+        "idle_cpu_percent": daemon["idle"]["cpu_percent_of_a_core"],
+        "rss_growth_mb": daemon["memory"]["rss_growth_mb"],
+    }
+    return {
+        name: {
+            "value": value,
+            "target": TARGETS[name],
+            "met": value >= TARGETS[name]
+            if name.startswith("streaming_gain")
+            else value <= TARGETS[name],
+        }
+        for name, value in figures.items()
+    }
+
+
 def bench(args: argparse.Namespace, settings: Settings) -> int:
-    engines = args.engines.split(",") if args.engines else _installed_engines()
-    report: dict[str, Any] = {"quick": bool(args.quick), "engines": []}
+    began = time.monotonic()
+    if args.engines:
+        engines = args.engines.split(",")
+    elif args.quick:
+        engines = [settings.engine.name]
+    else:
+        engines = _installed_engines()
+    report: dict[str, Any] = {"quick": bool(args.quick), "machine": machine(), "engines": []}
+    ok = True
     with tempfile.TemporaryDirectory(prefix="voice-daemon-bench-") as scratch:
         for engine in engines:
             model = None
@@ -76,13 +146,28 @@ def bench(args: argparse.Namespace, settings: Settings) -> int:
             if note:
                 result["model_note"] = note
             report["engines"].append(result)
+            ok = ok and "error" not in result
             _summary(result)
+        if not args.no_daemon:
+            from daemon.bench.daemon import bench_daemon  # noqa: PLC0415
+
+            try:
+                report["daemon"] = bench_daemon(settings, Path(scratch) / "daemon", args.quick)
+                report["targets"] = targets(report["daemon"])
+                _daemon_summary(report["daemon"], report["targets"])
+            except Exception as error:
+                ok = False
+                report["daemon"] = {"error": f"{type(error).__name__}: {error}"}
+                print(f"daemon: FAILED {report['daemon']['error']}", file=sys.stderr)
+    report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    report["seconds"] = round(time.monotonic() - began, 1)
+    print(f"bench took {report['seconds']:.0f} s", file=sys.stderr)
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:
         print(text)
-    return 0 if all("error" not in r for r in report["engines"]) else 1
+    return 0 if ok else 1
 
 
 def _summary(result: dict[str, Any]) -> None:
@@ -95,3 +180,36 @@ def _summary(result: dict[str, Any]) -> None:
         f"RTF {rtfs}, peak RSS {result['peak_rss_mb']:.0f} MB",
         file=sys.stderr,
     )
+
+
+def _daemon_summary(daemon: dict[str, Any], checks: dict[str, dict[str, Any]]) -> None:
+    first = daemon["first_audio_ms"]
+    off = first["streaming_disabled"]
+
+    def line(figures: dict[str, Any]) -> str:
+        return f"p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms (n={figures['n']})"
+
+    lines = [
+        f"daemon: online {daemon['startup']['online_s']:.2f} s and ready "
+        f"{daemon['startup']['ready_s']:.2f} s after start",
+        f"  first audio, cached phrase:         {line(first['cached_phrase'])}",
+        f"  first audio, uncached sentence:     {line(first['uncached_sentence'])}",
+        f"    streaming disabled:               {line(off['uncached_sentence'])}",
+        f"  first audio, uncached 200 chars:    {line(first['uncached_200_chars'])}",
+        f"    streaming disabled:               {line(off['uncached_200_chars'])}",
+        f"    gain: {first['gain']['uncached_200_chars']:.1f}x sooner "
+        f"(one sentence: {first['gain']['uncached_sentence']:.2f}x)",
+        f"  throughput: {daemon['throughput']['requests']} short requests in "
+        f"{daemon['throughput']['wall_s']:.1f} s ({daemon['throughput']['requests_per_s']:.1f}/s)",
+        f"  idle CPU over {daemon['idle']['seconds']:.0f} s: "
+        f"{daemon['idle']['cpu_percent_of_a_core']:.2f}% of a core",
+        f"  RSS over {daemon['memory']['requests']} requests: "
+        f"{daemon['memory']['rss_before_mb']:.0f} -> {daemon['memory']['rss_after_mb']:.0f} MB "
+        f"({daemon['memory']['rss_growth_mb']:+.1f} MB)",
+        "  targets: "
+        + ", ".join(
+            f"{name} {check['value']} ({'met' if check['met'] else 'MISSED'} {check['target']})"
+            for name, check in checks.items()
+        ),
+    ]
+    print("\n".join(lines), file=sys.stderr)

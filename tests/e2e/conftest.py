@@ -62,15 +62,22 @@ def _engine(cache_dir: Path):  # type: ignore[no-untyped-def]
 def reference(model_cache: Path):  # type: ignore[no-untyped-def]
     """What the daemon should play for a text: the same frontend and engine, in-process."""
     from daemon.settings import Settings
+    from daemon.speaker import trim_leading_silence
     from daemon.text import normalize, split_sentences
 
     synthesis = Settings().synthesis
 
     def render(
-        text: str, emotion: str = "neutral", speed: float = 1.0, *, streaming: bool = True
+        text: str,
+        emotion: str = "neutral",
+        speed: float = 1.0,
+        *,
+        streaming: bool = True,
+        download: bool = False,
     ) -> Audio:
         """With streaming (the default) the daemon plays the first sentence as the engine's
-        synthesize_stream hands it out, which may start a few samples apart."""
+        synthesize_stream hands it out, which may start a few samples apart; it starts to
+        play just before the first sound (leading silence cut), unless it is a download."""
         engine = _engine(model_cache)
         voice = engine.default_voice()
         sentences = split_sentences(
@@ -86,6 +93,8 @@ def reference(model_cache: Path):  # type: ignore[no-untyped-def]
             else engine.synthesize(s, voice=voice, emotion=emotion, speed=speed)
             for index, s in enumerate(sentences)
         ]
+        if not download:
+            pieces[0] = trim_leading_silence(pieces[0], engine.sample_rate)
         return np.concatenate(pieces).astype(np.float32)
 
     return render

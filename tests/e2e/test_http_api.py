@@ -122,7 +122,9 @@ def test_synth_returns_the_audio_the_device_would_play_and_plays_nothing(
     samples, rate = soundfile.read(io.BytesIO(answer.body), dtype="float32")
     assert rate == SAMPLE_RATE and samples.ndim == 1
     # A download is rendered sentence by sentence, whole (no streaming of the first one).
-    expected = reference("今天气温二十五度。", emotion="sad", speed=1.2, streaming=False)
+    expected = reference(
+        "今天气温二十五度。", emotion="sad", speed=1.2, streaming=False, download=True
+    )
     expected = expected * np.float32(0.5)
     assert samples.size == expected.size
     assert np.max(np.abs(samples - expected)) < 1e-4  # 16-bit quantization only
