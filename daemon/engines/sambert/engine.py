@@ -36,9 +36,16 @@ Analyzer = Callable[[str], Sequence[PinyinToken]]
 class SambertEngine(Engine):
     """Sambert-HifiGan voices from a ModelScope model id or a local model directory.
 
+    ``model``: a local model directory in ModelScope's layout, or a ModelScope model id
+    (fetched once with ``modelscope.snapshot_download`` into ``cache_dir/modelscope``).
+    ``threads``: cores to use. Torch itself runs single-threaded (see :meth:`load`); with
+    2 or more, one worker thread computes the vocoder's largest residual block alongside.
     ``emotions`` maps voice names to the emotions they may speak (default: the official
     multi-emotion set for ``*_emo`` voices, ``neutral`` only for others). ``analyzer``
     is the text frontend's ``analyze`` (default: :func:`daemon.text.analyze`).
+
+    Voices load on first use (the default voice in :meth:`load`): a model may hold many
+    voices of ~70 MB each. Thread-safe: inference keeps no state between calls.
     """
 
     name = "sambert"
