@@ -158,6 +158,7 @@ async def test_stop_preempt_and_queue_full(harness: Harness) -> None:
     await harness.until(lambda: "started" in harness.recorder.of("long"))
     harness.say({"text": "警报", "id": "alarm", "priority": "critical"})
     await harness.until(lambda: "finished:cancelled" in harness.recorder.of("long"))
+    await harness.until(lambda: harness.service.state()["current"] == "alarm")
     cancelled = next(e for e in harness.recorder.finished() if e["id"] == "long")
     assert cancelled["error"]["code"] == "preempted"
     for name in ("q1", "q2", "q3", "q4"):
