@@ -55,7 +55,7 @@ def main() -> None:
     began = time.perf_counter()
     run(TEXTS[10])
     warmup_s = time.perf_counter() - began
-    repeats = 2 if args.quick else 5
+    repeats = 1 if args.quick else 5
     rtf = {}
     for length, text in TEXTS.items():
         ratios = [elapsed / audio for elapsed, audio in (run(text) for _ in range(repeats))]
