@@ -75,10 +75,14 @@ def plan_prosody(tokens: Iterable[PinyinToken]) -> list[list[ProsodicWord]]:
         if not syllables:
             continue
         prev = words[-1] if words else None
-        joins = prev is not None and prev.break_after <= 1 and (
-            token.text in CLITICS
-            # Two one-syllable words read as one prosodic word (很 好 -> 很好).
-            or (len(prev.syllables) == 1 and len(syllables) == 1 and prev.text not in CLITICS)
+        joins = (
+            prev is not None
+            and prev.break_after <= 1
+            and (
+                token.text in CLITICS
+                # Two one-syllable words read as one prosodic word (很 好 -> 很好).
+                or (len(prev.syllables) == 1 and len(syllables) == 1 and prev.text not in CLITICS)
+            )
         )
         if prev is not None and joins:
             prev.syllables += syllables
