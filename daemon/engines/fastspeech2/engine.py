@@ -248,10 +248,11 @@ class FastSpeech2Engine(Engine):
         self, ids: list[int], duration: float, settings: prosody.Prosody
     ) -> npt.NDArray[np.float32]:
         model = self._loaded(self._acoustic)
+        model_duration, stretch = prosody.split_duration(duration)
         feeds: dict[str, npt.NDArray[np.generic]] = {
             "input_ids": np.asarray([ids], dtype=np.int32),
             "speaker_ids": np.asarray([_SPEAKER_ID], dtype=np.int32),
-            "speed_ratios": np.asarray([duration], dtype=np.float32),
+            "speed_ratios": np.asarray([model_duration], dtype=np.float32),
             "f0_ratios": np.asarray([settings.pitch_range], dtype=np.float32),
             "energy_ratios": np.asarray([settings.energy_range], dtype=np.float32),
             "f0_offsets": np.asarray([settings.pitch_offset], dtype=np.float32),
@@ -267,7 +268,7 @@ class FastSpeech2Engine(Engine):
             it.invoke()
             out = next(d for d in it.get_output_details() if d["name"] == _MEL_OUTPUT)
             mel: npt.NDArray[np.float32] = it.get_tensor(out["index"])
-        return mel
+        return prosody.stretch_mel(mel, stretch) if stretch != 1.0 else mel
 
     def _vocode(self, mel: npt.NDArray[np.float32]) -> Audio:
         """MB-MelGAN in windows of at most :data:`_VOCODER_WINDOW` frames.
