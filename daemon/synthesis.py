@@ -13,6 +13,7 @@ import itertools
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -190,17 +191,22 @@ class SynthesisStream:
         loop = asyncio.get_running_loop()
         self._pool = pool
         self._sentence = sentence
-        self._pieces: asyncio.Queue[Audio | None] = asyncio.Queue()
+        self._pieces: deque[Audio | None] = deque()
+        self._arrived = asyncio.Event()
         self._stop = threading.Event()
         self._deadline = loop.time() + pool._timeout_s
         self._ended = False
         self.synth_s = 0.0
         run = functools.partial(
             pool._run_stream,
-            push=lambda piece: loop.call_soon_threadsafe(self._pieces.put_nowait, piece),
+            push=lambda piece: loop.call_soon_threadsafe(self._add, piece),
             stop=self._stop,
         )
         self._job = loop.run_in_executor(pool._executor, run, sentence, voice, emotion, speed)
+
+    def _add(self, piece: Audio | None) -> None:
+        self._pieces.append(piece)
+        self._arrived.set()
 
     def __aiter__(self) -> SynthesisStream:
         return self
@@ -209,13 +215,17 @@ class SynthesisStream:
         if self._ended:
             raise StopAsyncIteration
         loop = asyncio.get_running_loop()
-        try:
-            piece = await asyncio.wait_for(
-                self._pieces.get(), max(0.0, self._deadline - loop.time())
-            )
-        except TimeoutError:
-            self.close()
-            raise self._pool._timed_out() from None
+        while not self._pieces:
+            # Only the engine's time counts: pieces already made wait for the player freely.
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(
+                    self._arrived.wait(), max(0.001, self._deadline - loop.time())
+                )
+            except TimeoutError:
+                self.close()
+                raise self._pool._timed_out() from None
+        piece = self._pieces.popleft()
         if piece is not None:
             return piece
         self._ended = True
