@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--ttl", type=float)
     say.add_argument("--chime", help="a configured chime to play first, or 'none' for no chime")
     say.add_argument(
+        "--no-cache", action="store_true", help="synthesize afresh (not from the phrase cache)"
+    )
+    say.add_argument(
         "--timeout",
         type=float,
         default=120.0,

@@ -32,6 +32,8 @@ def _request(args: argparse.Namespace, request_id: str) -> dict[str, Any]:
         request["interrupt"] = True
     if args.chime is not None:
         request["chime"] = False if args.chime == "none" else args.chime
+    if getattr(args, "no_cache", False):
+        request["cache"] = False
     return request
 
 

@@ -238,3 +238,13 @@ def test_leading_silence_is_cut_to_two_milliseconds() -> None:
     np.testing.assert_array_equal(trimmed[48:], sound[2400:])
     tone = np.sin(np.arange(100, dtype=np.float32))  # starts at 0.0: nothing to cut
     np.testing.assert_array_equal(trim_leading_silence(tone, 24000), tone)
+
+
+def test_say_command_no_cache_flag() -> None:
+    from daemon.cli import build_parser
+    from daemon.commands.say import _request
+
+    plain = _request(build_parser().parse_args(["say", "你好"]), "a")
+    assert "cache" not in plain
+    fresh = _request(build_parser().parse_args(["say", "你好", "--no-cache"]), "b")
+    assert fresh["cache"] is False
