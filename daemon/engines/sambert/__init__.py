@@ -15,7 +15,22 @@ Modules: ``config`` (model directory layout), ``source`` (id or directory), ``pa
 (typed hyper-parameters), ``checkpoint`` (safe, strict loading), ``ling_units``
 (vocabularies, symbol-line encoding), ``phones`` (pinyin -> phones), ``symbols`` (our
 frontend stage: analyzed words -> symbol lines), ``ssml``, ``am_layers`` / ``acoustic``
-(SAMBERT), ``vocoder`` (HiFi-GAN), ``voice`` (one loaded voice), ``engine``.
+(SAMBERT), ``decoder`` (its autoregressive step loop), ``vocoder`` (HiFi-GAN), ``voice``
+(one loaded voice), ``engine``.
+
+Runtime choices (all exact: they change float rounding only, ~1e-6)
+-------------------------------------------------------------------
+- The mel decoder's step loop is numpy (framework overhead per tiny op dominated in
+  torch), with the memory projected once, a key/value cache for past steps and attention
+  restricted to the band the reference's masks leave open.
+- Torch runs single-threaded and numpy's BLAS too (``threadpoolctl``): on 2 cores the
+  per-op OpenMP/OpenBLAS hand-offs made the reference 5-10x slower whenever another
+  process was busy. With ``threads >= 2`` one worker thread runs the vocoder's largest
+  residual block of each stage beside the other two (one hand-off per stage).
+- The vocoder is causal, so it runs in 96-frame chunks carrying each conv's left
+  context: activation memory stays bounded whatever the sentence length.
+- Checkpoints are read with ``weights_only=True`` and memory-mapped, then copied into
+  the model; the decoder's torch weights are released once unpacked.
 
 What was verified, and how
 --------------------------

@@ -74,6 +74,7 @@ class Voice:
         for p in [*self.am.parameters(), *self.vocoder.parameters()]:
             p.requires_grad_(False)
         self.am.prepare()
+        self.vocoder.prepare()
 
     def run(self, line: EncodedLine, speed: float = 1.0) -> LineResult:
         """Synthesize one encoded line (torch ops run single-threaded, see the engine)."""
