@@ -52,10 +52,11 @@ EMOTIONS: dict[str, Prosody] = {
         rate=1.1, pitch_range=1.45, pitch_offset=0.9, energy_range=1.1, energy_offset=0.3,
         gain_db=1.0,
     ),
-    # Low (~-2 st), flat, slow and soft.
+    # Low (~-2 st), flat, slow and soft. Softness comes from the gain: a negative energy
+    # offset below ~-0.2 mumbles (ASR CER 4.7% -> 11.6% at -0.6).
     "sad": Prosody(
-        rate=0.85, pitch_range=0.7, pitch_offset=-0.7, energy_range=0.9, energy_offset=-0.6,
-        gain_db=-1.0,
+        rate=0.85, pitch_range=0.7, pitch_offset=-0.7, energy_range=0.9, energy_offset=-0.2,
+        gain_db=-4.0,
     ),
     # Loud, forceful and fast, with a wide pitch range and slightly raised pitch.
     "angry": Prosody(
@@ -64,8 +65,8 @@ EMOTIONS: dict[str, Prosody] = {
     ),
     # Unhurried and even: slower, narrow range, softer, a touch lower.
     "calm": Prosody(
-        rate=0.9, pitch_range=0.7, pitch_offset=-0.3, energy_range=0.9, energy_offset=-0.4,
-        gain_db=-1.0,
+        rate=0.9, pitch_range=0.7, pitch_offset=-0.3, energy_range=0.9, energy_offset=-0.1,
+        gain_db=-3.0,
     ),
 }  # fmt: skip
 
