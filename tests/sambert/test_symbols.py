@@ -209,3 +209,20 @@ def test_frontend_enumeration_comma_and_empty_input() -> None:
 def test_frontend_names_unmappable_syllables() -> None:
     with pytest.raises(SymbolError, match=r"'iii'.*in '怪'"):
         symbol_line(plan_prosody([Tok("怪", ["iii1"])])[0], emotion="neutral", speaker="F7")
+
+
+def test_every_pypinyin_syllable_maps_to_phones() -> None:
+    from pypinyin import Style
+    from pypinyin.pinyin_dict import pinyin_dict
+    from pypinyin.style import convert
+
+    syllables = {
+        convert(py, Style.TONE3, strict=strict)
+        for readings in pinyin_dict.values()
+        for py in readings.split(",")
+        for strict in (True, False)
+    }
+    assert len(syllables) > 1000
+    for syllable in syllables:
+        base, _ = split_tone(syllable)
+        syllable_phones(base)  # raises SymbolError if any reading can't be spoken
