@@ -126,3 +126,18 @@ def test_rewritten_model_is_repeatable(tmp_path: Path) -> None:
         outputs.append(interpreter.get_tensor(interpreter.get_output_details()[1]["index"]))
     assert np.array_equal(outputs[0], outputs[1])
     assert outputs[0].shape[0] == 1 and outputs[0].shape[2] == 80
+
+
+def test_unwritable_cache_falls_back_to_memory(tmp_path: Path, fs2_cache_dir: Path) -> None:
+    """A read-only or broken cache dir costs the rewrite at each start, not the voice."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_bytes(b"")
+    prepared = prepare_acoustic_model(SOURCE, ACOUSTIC_SHA256, blocker / "cache")
+    assert prepared.path is None
+    assert prepared.content is not None
+    engine = FastSpeech2Engine(cache_dir=blocker / "cache")
+    engine.load()
+    cached = FastSpeech2Engine(cache_dir=fs2_cache_dir)
+    cached.load()
+    say = {"voice": "baker", "emotion": "neutral", "speed": 1.0}
+    assert np.array_equal(engine.synthesize("你好。", **say), cached.synthesize("你好。", **say))

@@ -87,6 +87,7 @@ class _Model:
 
     interpreter: Interpreter
     lock: threading.Lock
+    content: bytes | None = None
 
 
 class FastSpeech2Engine(Engine):
@@ -134,7 +135,7 @@ class FastSpeech2Engine(Engine):
                 f"{vocoder_src} has sha256 {vocoder_sha}, expected {VOCODER_SHA256}",
             )
         self._symbols = SymbolTable.load(mapper)
-        self._acoustic = self._interpreter(acoustic.path)
+        self._acoustic = self._interpreter(acoustic.path, acoustic.content)
         self._vocoder = self._interpreter(vocoder_src)
         text_frontend.warm_up()  # jieba's dictionary, off the first announcement's clock
         self.synthesize(_WARM_UP_TEXT, voice=VOICE, emotion="neutral", speed=1.0)
@@ -303,10 +304,13 @@ class FastSpeech2Engine(Engine):
                 pieces.append(wave[offset : offset + (stop - start) * _HOP])
         return np.concatenate(pieces).astype(np.float32, copy=False)
 
-    def _interpreter(self, path: Path) -> _Model:
-        return _Model(
-            Interpreter(model_path=str(path), num_threads=self._threads), threading.Lock()
-        )
+    def _interpreter(self, path: Path | None, content: bytes | None = None) -> _Model:
+        if content is not None:
+            # LiteRT reads the buffer in place: _Model keeps it alive with the interpreter.
+            interpreter = Interpreter(model_content=content, num_threads=self._threads)
+        else:
+            interpreter = Interpreter(model_path=str(path), num_threads=self._threads)
+        return _Model(interpreter, threading.Lock(), content)
 
     def _loaded(self, model: _Model | None) -> _Model:
         if model is None:

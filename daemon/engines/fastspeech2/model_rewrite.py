@@ -42,15 +42,17 @@ _RANDOM_OP = b"FlexRandomUniform"
 
 
 class ModelRewriteError(Exception):
-    """The model is not what the rewrite expects (or the cache cannot be written)."""
+    """The model is not what the rewrite expects."""
 
 
 @dataclass(frozen=True)
 class PreparedModel:
-    """A rewritten model on disk, ready for LiteRT."""
+    """A rewritten model, ready for LiteRT: a cached file, or bytes if caching failed."""
 
-    path: Path
-    """The rewritten ``.tflite`` file in the cache dir."""
+    path: Path | None
+    """The rewritten ``.tflite`` file in the cache dir; None if it couldn't be written."""
+    content: bytes | None
+    """The rewritten model itself when there is no cached file."""
     source_sha256: str
     """sha256 of the source model it was derived from."""
 
@@ -79,7 +81,7 @@ def prepare_acoustic_model(source: Path, expected_sha256: str, cache_dir: Path) 
     sidecar = target.with_name(target.name + ".sha256")
     if _cache_is_valid(target, sidecar):
         log.debug("reusing rewritten model %s", target)
-        return PreparedModel(target, source_sha)
+        return PreparedModel(target, None, source_sha)
 
     log.info("rewriting %s into %s (one-time)", source.name, target)
     rewritten = rewrite(source.read_bytes())
@@ -90,8 +92,13 @@ def prepare_acoustic_model(source: Path, expected_sha256: str, cache_dir: Path) 
         _atomic_write(target, rewritten)
         _atomic_write(sidecar, (hashlib.sha256(rewritten).hexdigest() + "\n").encode())
     except OSError as e:
-        raise ModelRewriteError(f"cannot write the rewritten model to {cache_dir}: {e}") from e
-    return PreparedModel(target, source_sha)
+        # A read-only or full cache must not silence the voice: run from memory and pay
+        # the rewrite (~0.3 s) again at the next start.
+        log.warning(
+            "cannot cache the rewritten model in %s (%s); using it from memory", cache_dir, e
+        )
+        return PreparedModel(None, rewritten, source_sha)
+    return PreparedModel(target, None, source_sha)
 
 
 def _cache_is_valid(target: Path, sidecar: Path) -> bool:
