@@ -40,3 +40,7 @@ def test_nested_other_tags_and_unbalanced_close() -> None:
 def test_emotion_without_category_inherits() -> None:
     text = '<emotion category="happy">一<emotion intensity="0.5">二</emotion></emotion>'
     assert parse_ssml(text) == [("happy", "一二")]
+
+
+def test_prefixed_category() -> None:
+    assert parse_ssml('<emotion category="emotion_sad">唉</emotion>') == [("sad", "唉")]

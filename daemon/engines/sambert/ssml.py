@@ -49,7 +49,7 @@ def parse_ssml(text: str) -> list[tuple[str | None, str]]:
         for a in _ATTR_RE.finditer(attrs):
             if a.group(1).lower() == "category":
                 value = a.group(3) if a.group(3) is not None else a.group(4)
-                category = value.strip().lower() or None
+                category = value.strip().lower().removeprefix("emotion_") or None
         stack.append(category if category is not None else (stack[-1] if stack else None))
     emit(text[pos:])
     return [(e, t.strip()) for e, t in segments]
