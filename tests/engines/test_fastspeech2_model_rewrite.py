@@ -54,6 +54,19 @@ def test_cache_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert len(list(tmp_path.iterdir())) == 2  # the model and its hash, no temp files
 
 
+def test_stale_rewrites_are_removed(tmp_path: Path) -> None:
+    stale = tmp_path / "fastspeech2-0123456789abcdef-rw0.tflite"
+    stale.write_bytes(b"old")
+    stale.with_name(stale.name + ".sha256").write_text("x\n")
+    unrelated = tmp_path / "sambert.onnx"
+    unrelated.write_bytes(b"keep")
+    prepared = prepare_acoustic_model(SOURCE, ACOUSTIC_SHA256, tmp_path)
+    assert prepared.path is not None
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [prepared.path.name, prepared.path.name + ".sha256", "sambert.onnx"]
+    )
+
+
 def test_corrupted_cache_is_rebuilt(tmp_path: Path) -> None:
     prepared = prepare_acoustic_model(SOURCE, ACOUSTIC_SHA256, tmp_path)
     good = sha256_file(prepared.path)

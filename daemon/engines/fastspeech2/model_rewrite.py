@@ -98,7 +98,16 @@ def prepare_acoustic_model(source: Path, expected_sha256: str, cache_dir: Path) 
             "cannot cache the rewritten model in %s (%s); using it from memory", cache_dir, e
         )
         return PreparedModel(None, rewritten, source_sha)
+    _remove_stale(cache_dir, keep={target, sidecar})
     return PreparedModel(target, None, source_sha)
+
+
+def _remove_stale(cache_dir: Path, keep: set[Path]) -> None:
+    """Delete rewrites of other versions or sources (16 MB each) so they don't pile up."""
+    for stale in cache_dir.glob("fastspeech2-*.tflite*"):
+        if stale not in keep:
+            log.info("removing stale rewritten model %s", stale)
+            stale.unlink(missing_ok=True)
 
 
 def _cache_is_valid(target: Path, sidecar: Path) -> bool:
