@@ -21,7 +21,7 @@ from daemon.request import Rejected
 #: Form fields that are numbers in the JSON object.
 NUMBER_FIELDS: Final = frozenset({"speed", "volume", "ttl"})
 #: Form fields that are true/false in the JSON object.
-FLAG_FIELDS: Final = frozenset({"interrupt", "all"})
+FLAG_FIELDS: Final = frozenset({"interrupt", "all", "cache"})
 #: Form spellings of true and false: as in JSON, nothing else.
 _FLAGS: Final = {"true": True, "false": False}
 #: More form fields than any command has: the rest are not read.
