@@ -281,9 +281,7 @@ class FastSpeech2Engine(Engine):
         """
         model = self._loaded(self._vocoder)
         frames = mel.shape[1]
-        core = _VOCODER_WINDOW - 2 * _VOCODER_CONTEXT
-        count = -(-frames // core)
-        step = -(-frames // count)  # equal cores keep window shapes (and arenas) stable
+        step = -(-frames // _window_count(frames))  # equal cores keep window shapes stable
         pieces: list[Audio] = []
         with model.lock:
             it = model.interpreter
@@ -325,6 +323,20 @@ class FastSpeech2Engine(Engine):
     def _check_voice(self, voice: str) -> None:
         if voice != VOICE:
             raise EngineError("unknown_voice", f"unknown voice {voice!r}; valid voices: {VOICE}")
+
+
+def _window_count(frames: int) -> int:
+    """Fewest windows of at most :data:`_VOCODER_WINDOW` frames, context included.
+
+    The first and last windows need context on one side only, the middle ones on both.
+    """
+    count = 1
+    while True:
+        core = -(-frames // count)
+        context = 0 if count == 1 else _VOCODER_CONTEXT if count == 2 else 2 * _VOCODER_CONTEXT
+        if core + context <= _VOCODER_WINDOW:
+            return count
+        count += 1
 
 
 def _require_file(path: Path) -> Path:
