@@ -95,12 +95,6 @@ class SambertEngine(Engine):
 
     def load(self) -> None:
         start = time.perf_counter()
-        # Torch ops run single-threaded: the acoustic model is a long chain of tiny ops,
-        # where OpenMP's per-op barriers only cost (10x slower with 2 threads measured on
-        # a 2-core machine with another busy process). Extra cores go to the vocoder's
-        # parallel residual blocks, one hand-off per stage (HifiGanGenerator.set_worker).
-        torch.set_num_threads(1)
-        _single_threaded_blas()
         model_dir = self._model_dir()
         unknown = sorted(set(self._emotions_cfg) - set(model_dir.voices))
         if unknown:
@@ -115,13 +109,13 @@ class SambertEngine(Engine):
             [symbol_line(_WARM_UP, emotion="neutral", speaker=voice.default_speaker)],
             voice=voice.name,
         )
-        logger.info("sambert loaded %s in %.2f s (revision %s, %d threads)",
-                    model_dir.root, time.perf_counter() - start, self._revision,
-                    self._threads)  # fmt: skip
+        logger.info(
+            "sambert loaded %s in %.2f s (revision %s, %d threads)",
+            model_dir.root, time.perf_counter() - start, self._revision, self._threads,
+        )  # fmt: skip
 
     def synthesize(self, sentence: str, *, voice: str, emotion: str, speed: float) -> Audio:
-        loaded = self._voice(voice)
-        if emotion not in self.emotions(voice):
+        if emotion not in self.emotions(voice):  # checks the voice too, before loading it
             raise EngineError(
                 "unknown_emotion",
                 f"unknown emotion {emotion!r} for voice {voice!r}; "
@@ -129,9 +123,8 @@ class SambertEngine(Engine):
             )
         if not MIN_SPEED <= speed <= MAX_SPEED:
             raise EngineError("invalid_field", f"speed {speed} is outside {MIN_SPEED}-{MAX_SPEED}")
-        lines = sentence_symbols(
-            self._analyze(sentence), emotion=emotion, speaker=loaded.default_speaker
-        )
+        speaker = self._voice(voice).default_speaker
+        lines = sentence_symbols(self._analyze(sentence), emotion=emotion, speaker=speaker)
         if not lines:
             raise EngineError("unspeakable_text", f"nothing to say in {sentence!r}")
         return self.synthesize_symbols(lines, voice=voice, speed=speed)
@@ -183,7 +176,7 @@ class SambertEngine(Engine):
             voice = self._voices.get(name)
             if voice is None:
                 start = time.perf_counter()
-                torch.set_num_threads(1)  # see load()
+                _configure_threads()
                 model_dir = self._model_dir()
                 voice = Voice(model_dir.voice(name), has_mask=model_dir.has_mask)
                 voice.load_weights()
@@ -207,20 +200,23 @@ class SambertEngine(Engine):
         return self._analyzer(sentence)
 
 
-def _single_threaded_blas() -> None:
-    """Keep numpy's BLAS on one thread (the decoder's matrix-vector products).
+def _configure_threads() -> None:
+    """Torch and numpy's BLAS on one thread each (process-wide).
 
-    OpenBLAS would split each small product over its threads and pay a hand-off per
-    call, like OpenMP (measured 1.5-2.5x slower decoding on 2 busy cores). Process-wide,
-    like torch's thread setting; needs ``threadpoolctl``, without it BLAS keeps its
-    default.
+    The acoustic model is a long chain of tiny ops; OpenMP's and OpenBLAS's per-op
+    hand-offs only cost there (measured 10x slower with 2 torch threads, 1.5-2.5x slower
+    decoding with 2 BLAS threads, on 2 cores with another busy process). Extra cores go
+    to the vocoder's parallel residual blocks instead, one hand-off per stage
+    (:meth:`HifiGanGenerator.set_worker`). The BLAS limit needs ``threadpoolctl``;
+    without it BLAS keeps its default.
     """
+    torch.set_num_threads(1)
     try:
         from threadpoolctl import (  # type: ignore[import-untyped,import-not-found,unused-ignore]  # noqa: PLC0415 - optional
             threadpool_limits,
         )
     except ImportError:
-        logger.info("threadpoolctl not installed: numpy's BLAS keeps its own thread count")
+        logger.info("threadpoolctl not installed: numpy's BLAS keeps its thread count")
         return
     threadpool_limits(limits=1, user_api="blas")
 
