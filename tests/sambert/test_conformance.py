@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 from daemon.engines.sambert import SambertEngine
+from daemon.engines.sambert import voice as voice_module
 
 from .conftest import GOLDEN_SEED
 
@@ -73,3 +74,32 @@ def test_synthesize_symbols_concatenates_lines(
     expected = np.concatenate([golden["wav_0"], golden["wav_1"]])
     assert audio.dtype == np.float32
     np.testing.assert_allclose(audio, expected, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 32])
+def test_streamed_vocoder_matches_reference(
+    engine: SambertEngine,
+    golden: dict[str, np.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
+) -> None:
+    """The goldens are shorter than one vocoder chunk: force chunk boundaries inside."""
+    monkeypatch.setattr(voice_module, "VOCODER_CHUNK_FRAMES", chunk)
+    result = engine.synthesize_symbol_line(str(golden["line_2"]), str(golden["voice_2"]))
+    np.testing.assert_allclose(result.wav, golden["wav_2"], rtol=0, atol=1e-4)
+
+
+def test_two_thread_engine_matches_reference(
+    tiny_model: Path, golden: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With threads=2 a worker computes one residual block per stage: same result."""
+    monkeypatch.setattr(voice_module, "VOCODER_CHUNK_FRAMES", 16)
+    engine = SambertEngine(str(tiny_model), threads=2)
+    for case in (3, 4):
+        result = engine.synthesize_symbol_line(
+            str(golden[f"line_{case}"]), str(golden[f"voice_{case}"])
+        )
+        np.testing.assert_array_equal(
+            result.acoustic.durations.numpy(), golden[f"durations_{case}"]
+        )
+        np.testing.assert_allclose(result.wav, golden[f"wav_{case}"], rtol=0, atol=1e-4)

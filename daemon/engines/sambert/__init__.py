@@ -66,7 +66,8 @@ must reproduce them (durations exactly, mel and waveform within 1e-4; they agree
 - every inference step: text encoder, pitch/energy predictors, the autoregressive
   duration predictor and rounding, length regulation with in-token position encodings,
   low-frame-rate memory (group conditioning from its first frame), the banded PNCA
-  decoder with our key/value cache, the postnet and the causal HiFi-GAN.
+  decoder with our key/value cache, the postnet and the causal HiFi-GAN (also streamed in
+  chunks of 1, 7 and 32 frames, and with the two-thread residual-block split).
 
 A real-size random model (``size="real"``, the stock ``sambert_16k``/``hifigan_v1_16k``
 shapes) and a tiny-model line longer than its position table (126 tokens, the table is
