@@ -205,9 +205,7 @@ class HomeAssistantSettings:
     """Announce the daemon to Home Assistant by MQTT discovery; false removes it again."""
     discovery_prefix: Annotated[str, Field(min_length=1, pattern=r"^[^#+]+$")] = "homeassistant"
     """Home Assistant's discovery prefix (a setting of its MQTT integration)."""
-    status_topic: Annotated[str, Field(min_length=1, pattern=r"^[^#+]+$")] = (
-        "homeassistant/status"
-    )
+    status_topic: Annotated[str, Field(min_length=1, pattern=r"^[^#+]+$")] = "homeassistant/status"
     """Home Assistant's birth topic: discovery is published again when it says online."""
     device_name: str | None = None
     """The device's name in Home Assistant; None: voice <node>."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 
 from daemon.engines.base import Engine, EngineError
@@ -49,5 +50,6 @@ def _plugin(settings: EngineSettings, cache_dir: Path) -> Engine:
         ) from None
     if not (isinstance(engine_class, type) and issubclass(engine_class, Engine)):
         raise EngineError("config", f"engine.plugin: {settings.plugin} is not an Engine subclass")
-    engine: Engine = engine_class(settings, cache_dir)
-    return engine
+    # Plug-ins take (settings, cache_dir); the base class's own constructor takes nothing.
+    factory: Callable[[EngineSettings, Path], Engine] = engine_class
+    return factory(settings, cache_dir)

@@ -12,20 +12,39 @@ from daemon.request import Rejected, SayRequest, parse_say, parse_set, parse_sto
 from daemon.text import analyze, normalize, split_sentences
 
 CODES = {
-    "invalid_utf8", "invalid_json", "not_an_object", "missing_text", "empty_text",
-    "text_too_long", "unknown_field", "invalid_field",
+    "invalid_utf8",
+    "invalid_json",
+    "not_an_object",
+    "missing_text",
+    "empty_text",
+    "text_too_long",
+    "unknown_field",
+    "invalid_field",
 }
 PAUSES = set("，。！？；：、")
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 say_like = st.dictionaries(
-    st.sampled_from(["text", "id", "emotion", "voice", "speed", "volume", "priority",
-                     "interrupt", "ttl", "extra"]),
+    st.sampled_from(
+        [
+            "text",
+            "id",
+            "emotion",
+            "voice",
+            "speed",
+            "volume",
+            "priority",
+            "interrupt",
+            "ttl",
+            "extra",
+        ]
+    ),
     json_values | st.text(max_size=40),
     max_size=9,
 )
@@ -64,9 +83,14 @@ def test_json_objects_of_any_shape(data: dict[str, object]) -> None:
 @given(st.text(max_size=120))
 def test_text_frontend_never_raises(text: str) -> None:
     normalized = normalize(text)
-    assert all("\u4e00" <= char <= "\u9fff" or char in PAUSES or "\u3400" <= char <= "\u4dbf"
-               or "\U00020000" <= char <= "\U0002ffff" or "\uf900" <= char <= "\ufaff"
-               for char in normalized.text), normalized.text
+    assert all(
+        "\u4e00" <= char <= "\u9fff"
+        or char in PAUSES
+        or "\u3400" <= char <= "\u4dbf"
+        or "\U00020000" <= char <= "\U0002ffff"
+        or "\uf900" <= char <= "\ufaff"
+        for char in normalized.text
+    ), normalized.text
     for sentence in split_sentences(normalized.text, max_chars=30, first_max_chars=10):
         assert sentence
         for token in analyze(sentence):
