@@ -166,9 +166,6 @@ async def run_daemon(settings: Settings) -> int:
             log.error("[-] %s; running without crash safety", error)
     chimes = await asyncio.to_thread(Chimes.load, settings.chimes, engine.sample_rate)
     voice_service = VoiceService(settings, engine, player, link, journal, chimes=chimes)
-    restored = voice_service.restore()
-    if restored:
-        log.info("[-] %d unfinished request(s) restored from %s", restored, settings.journal_path)
     http = None
     if settings.http.enabled:
         from daemon.http import HttpServer, HttpServerError  # noqa: PLC0415
@@ -184,6 +181,11 @@ async def run_daemon(settings: Settings) -> int:
             if journal is not None:
                 journal.close()
             return 2 if isinstance(failure, ConfigError) else 1
+
+    # Restored after every door's listener is in place, so each sees their queued event.
+    restored = voice_service.restore()
+    if restored:
+        log.info("[-] %d unfinished request(s) restored from %s", restored, settings.journal_path)
 
     # Integrations subscribe and listen through the link's and the service's extension points
     # (the link may be connected already: both extension points allow for that).
