@@ -72,7 +72,14 @@ class SambertEngine(Engine):
         self._pool: ThreadPoolExecutor | None = None
         if self._threads > 1:
             # Threads start on first use; one worker is all the vocoder split uses.
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sambert-voc")
+            self._pool = ThreadPoolExecutor(
+                max_workers=1,
+                thread_name_prefix="sambert-voc",
+                # Per-thread OpenMP setting: without it this thread's convs would start
+                # an OpenMP team of their own and compete with the main thread.
+                initializer=torch.set_num_threads,
+                initargs=(1,),
+            )
 
     # -- Engine interface --------------------------------------------------------------
 

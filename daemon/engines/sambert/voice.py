@@ -78,6 +78,9 @@ class Voice:
 
     def run(self, line: EncodedLine, speed: float = 1.0) -> LineResult:
         """Synthesize one encoded line (torch ops run single-threaded, see the engine)."""
+        # OpenMP's thread count is per calling thread: the daemon calls from its own
+        # worker threads, which would otherwise start 2-thread teams of their own.
+        torch.set_num_threads(1)
         with torch.inference_mode():
             out = self.am.infer(
                 torch.from_numpy(line.ling),
