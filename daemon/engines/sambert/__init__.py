@@ -42,7 +42,7 @@ load (engine, 1 voice)      0.6-1.0 s, warmed up    1.7-2.3 s, not warmed up
 wall RTF, 2 threads         0.14-0.25 (0.16 idle)   0.9-3.9 (OpenMP stalls; doc: 0.18)
 wall RTF, 1 thread          0.21-0.34               0.38-0.52
 CPU time per audio second   0.21-0.25 s             0.36-0.39 s
-peak RSS, load + synth      ~400 (1 thr)-445 MB     600-645 MB (torch + kantts only)
+peak RSS, load + synth      395-455 MB              600-645 MB (torch + kantts only)
 ==========================  ======================  ==================================
 
 About 1/4 of the CPU time is the acoustic model, 3/4 the vocoder, whose ~35 GMAC per
