@@ -39,9 +39,9 @@ machine while other jobs shared it; the reference is KAN-TTS run as modelscope d
                             ours                    reference
 ==========================  ======================  ==================================
 load (engine, 1 voice)      0.6-1.0 s, warmed up    1.7-2.3 s, not warmed up
-wall RTF, 2 threads         0.14-0.25 (0.16 idle)   0.9-3.9 (OpenMP stalls; doc: 0.18)
-wall RTF, 1 thread          0.21-0.34               0.38-0.52
-CPU time per audio second   0.21-0.25 s             0.36-0.39 s
+wall RTF, 2 threads         0.14-0.39 (0.16 idle)   0.32-3.9 (OpenMP stalls; doc 0.18)
+wall RTF, 1 thread          0.21-0.35               0.38-0.52
+CPU time per audio second   0.21-0.27 s             0.36-0.39 s (1 thread)
 peak RSS, load + synth      395-455 MB              600-645 MB (torch + kantts only)
 ==========================  ======================  ==================================
 
