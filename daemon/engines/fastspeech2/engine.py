@@ -48,8 +48,9 @@ _SENTENCE_PAUSE_SECONDS = 0.3
 #: Samples per mel frame (24 kHz, 12.5 ms hop).
 _HOP = 300
 #: Vocoder window and context in mel frames. The context is measured: 19 frames already
-#: give output identical to a single pass; the window bounds memory (~100 MB) and
-#: 20 + 20 of overlap costs ~25% extra vocoder time on long sentences only.
+#: give output identical to a single pass. The window bounds the vocoder's memory to
+#: ~90 MB (~0.35 MB per frame); utterances over 2.4 s pay ~15% extra vocoder time for
+#: the overlap.
 _VOCODER_WINDOW = 192
 _VOCODER_CONTEXT = 20
 _WARM_UP_TEXT = "你好，欢迎回家。"
