@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from daemon.events import ReplyTo
+from daemon.text.ssml import parse_ssml
 
 if TYPE_CHECKING:
     from daemon.engines.base import Audio
@@ -224,10 +225,14 @@ def parse_say(
         cache = data.get("cache", True)
         if not isinstance(cache, bool):
             raise Rejected("invalid_field", f"cache: must be true or false, got {cache!r}")
+        emotion = _string(data, "emotion")
+        if spoken.lstrip().startswith("<speak"):
+            spoken, marked = _from_ssml(spoken)
+            emotion = emotion or marked
         return SayRequest(
             id=request_id,
             text=spoken,
-            emotion=_string(data, "emotion"),
+            emotion=emotion,
             voice=_string(data, "voice"),
             speed=1.0 if speed is None else speed,
             volume=1.0 if volume is None else volume,
@@ -241,6 +246,16 @@ def parse_say(
     except Rejected as rejected:
         rejected.request_id = request_id
         raise
+
+
+def _from_ssml(text: str) -> tuple[str, str | None]:
+    """Text written for the official Sambert stack (``<speak><emotion category=..>``): the
+    plain text and the first marked emotion (one emotion per request)."""
+    segments = parse_ssml(text)
+    plain = "".join(segment for _, segment in segments)
+    if not plain.strip():
+        raise Rejected("empty_text", "text: the markup holds no text")
+    return plain, next((emotion for emotion, _ in segments if emotion), None)
 
 
 @dataclass(frozen=True)

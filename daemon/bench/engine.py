@@ -27,6 +27,15 @@ TEXTS = {
 }
 
 
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS. VmHWM, not ru_maxrss: after fork+exec, ru_maxrss can
+    still hold the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--engine", required=True)
@@ -70,7 +79,7 @@ def main() -> None:
                 "warmup_s": round(warmup_s, 3),
                 "rtf": rtf,
                 "repeats": repeats,
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "peak_rss_mb": round(_peak_rss_mb(), 1),
             }
         )
     )

@@ -104,3 +104,16 @@ def test_stop_and_set() -> None:
         parse_set(b'{"volume": 2}')
     with pytest.raises(Rejected, match="not_an_object"):
         parse_set(b"loud")
+
+
+def test_ssml_from_the_official_stack_sets_text_and_emotion() -> None:
+    request = say(
+        '<speak><emotion category="happy" intensity="1.0">欢迎回家</emotion>，再见</speak>'
+    )
+    assert (request.text, request.emotion) == ("欢迎回家，再见", "happy")
+    explicit = say(
+        {"text": '<speak><emotion category="sad">唉</emotion></speak>', "emotion": "calm"}
+    )
+    assert explicit.emotion == "calm"
+    with pytest.raises(Rejected, match="empty_text"):
+        say("<speak><emotion category='sad'></emotion></speak>")

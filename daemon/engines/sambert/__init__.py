@@ -86,6 +86,6 @@ from __future__ import annotations
 
 from .engine import DEFAULT_EMO_EMOTIONS, SambertEngine
 from .errors import ModelError, SymbolError
-from .ssml import parse_ssml
+from daemon.text.ssml import parse_ssml
 
 __all__ = ["DEFAULT_EMO_EMOTIONS", "ModelError", "SambertEngine", "SymbolError", "parse_ssml"]
