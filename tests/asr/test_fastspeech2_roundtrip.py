@@ -95,6 +95,7 @@ def hear(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # ~1-2 min on 2 idle cores; a busy CI machine may take longer
 def test_corpus_round_trip_cer(engine: FastSpeech2Engine, asr: WhisperModel) -> None:
     """Every announcement in its own emotion, at normal speed."""
     score = Score()
@@ -105,6 +106,7 @@ def test_corpus_round_trip_cer(engine: FastSpeech2Engine, asr: WhisperModel) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_double_speed_keeps_the_words(engine: FastSpeech2Engine, asr: WhisperModel) -> None:
     score = Score()
     for _, text in corpus()[:12]:
