@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from pypinyin import Style, lazy_pinyin
 from pypinyin.constants import PHRASES_DICT
-from pypinyin.seg.mmseg import seg
 
 from daemon.text import sandhi
 from daemon.text.chars import PAUSE_PUNCT, is_readable_han, word_set
@@ -135,7 +134,7 @@ def _lexical(word: str, following: str) -> list[str]:
     """
     if word in _PHRASE_FIXES:
         return list(_PHRASE_FIXES[word])
-    pieces = [word] if word in PHRASES_DICT else list(seg.cut(word))
+    pieces = [word] if word in PHRASES_DICT else _phrase_cut(word)
     readings = lazy_pinyin(pieces, style=Style.TONE3, neutral_tone_with_five=True)
     if len(readings) != len(word):
         # Should not happen (pypinyin gives one reading per readable character).
@@ -150,6 +149,26 @@ def _lexical(word: str, following: str) -> list[str]:
             _single_in_word(word, pos, following, syllables)
         pos += len(piece)
     return syllables
+
+
+#: Longest phrase in pypinyin's dictionary: the longest match to try.
+_MAX_PHRASE = max(map(len, PHRASES_DICT))
+
+
+def _phrase_cut(word: str) -> list[str]:
+    """Forward maximum matching on pypinyin's phrase dictionary, as pypinyin's own mmseg
+    segmenter does. Done here because importing ``pypinyin.seg.mmseg`` builds a prefix set
+    of every phrase (~75 MB of resident memory) that this lookup doesn't need."""
+    pieces = []
+    start = 0
+    while start < len(word):
+        for length in range(min(_MAX_PHRASE, len(word) - start), 0, -1):
+            piece = word[start : start + length]
+            if length == 1 or piece in PHRASES_DICT:
+                pieces.append(piece)
+                start += length
+                break
+    return pieces
 
 
 def _char_reading(char: str) -> str:
