@@ -34,6 +34,7 @@ from daemon.bench.rig import (  # noqa: F401 (re-exported: the tests import them
     PulseRig,
     free_port,
     require,
+    wait_for,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,14 +43,11 @@ NODE = "testnode"
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, step: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(step)
+    """The bench rig's wait, failing as a test assertion."""
+    try:
+        return wait_for(predicate, timeout, what, step)
+    except TimeoutError as error:
+        raise AssertionError(str(error)) from None
 
 
 # ---- MQTT watcher ---------------------------------------------------------------------------
