@@ -75,7 +75,9 @@ def test_sigkill_with_requests_queued_and_playing(
         ids = finished_ids(watcher)
         assert sorted(ids) == sorted(["done-before", "playing", "queued-1", "queued-2"])
         assert ids.index("queued-1") < ids.index("queued-2")  # priority order kept
-        assert "restored from the journal" in restarted.log()
+        # Each unfinished request was queued again after the restart, exactly once.
+        for request_id in ("playing", "queued-1", "queued-2"):
+            assert [e["event"] for e in watcher.events(request_id)].count("queued") == 2
     finally:
         restarted.stop()
         watcher.stop()
