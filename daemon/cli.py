@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from daemon import __version__
 from daemon.settings import ConfigError, Settings, load_settings, override
@@ -128,12 +129,28 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _log_stream() -> TextIO:
+    """stderr through a file descriptor of its own: sounddevice points fd 2 at /dev/null
+    while PortAudio initialises (to hide ALSA's chatter), which would swallow log lines
+    written from other threads meanwhile."""
+    try:
+        return os.fdopen(
+            os.dup(sys.stderr.fileno()),
+            "w",
+            buffering=1,
+            encoding="utf-8",
+            errors="backslashreplace",
+        )
+    except (OSError, ValueError):
+        return sys.stderr
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        stream=_log_stream(),
     )
     from daemon import commands  # noqa: PLC0415 (keeps --help fast)
 
