@@ -16,6 +16,7 @@ from tests.rig import (
     PulseRig,
     TcpProxy,
     Watcher,
+    running_daemon,
     wait_ready,
     wait_until,
 )
@@ -86,47 +87,42 @@ def test_sigkill_with_requests_queued_and_playing(
 def test_broker_restart_without_persistence(
     tmp_path: Path, broker: Broker, pulse: PulseRig, model_cache: Path
 ) -> None:
-    watcher = Watcher(broker.port).start()
-    daemon = Daemon(
-        tmp_path, broker.port, config=pulse_config(model_cache), env=pulse.env()
-    ).start()
-    try:
-        wait_ready(watcher, daemon)
+    with running_daemon(tmp_path, broker, config=pulse_config(model_cache), env=pulse.env()) as (
+        daemon,
+        first_watcher,
+    ):
         ids = ["b-1", "b-2", "b-3"]
         for request_id in ids:
-            watcher.say({"text": f"{LONG[:20]}。", "id": request_id})
+            first_watcher.say({"text": f"{LONG[:20]}。", "id": request_id})
         for request_id in ids:
-            watcher.wait_event(request_id, "queued", 10)
+            first_watcher.wait_event(request_id, "queued", 10)
         broker.stop()  # no persistence: the broker forgets every session and retained message
         time.sleep(1)
         broker.start()
-        watcher.stop()
         watcher = Watcher(broker.port).start()
-        # The daemon re-publishes its retained state and availability after reconnecting.
-        wait_until(lambda: watcher.availability() == "online", 20, "online again")
-        state = watcher.wait_state(
-            lambda s: s["state"] == "idle" and s["queue"] == 0, 60, "idle after the requests"
-        )
-        assert state["ready"]
-        assert daemon.alive()
-        log = daemon.log()
-        for request_id in ids:
-            assert f"[{request_id}] finished completed" in log
-            assert log.count(f"[{request_id}] finished") == 1
-    finally:
-        daemon.stop()
-        watcher.stop()
+        try:
+            # The daemon re-publishes its retained state and availability after reconnecting.
+            wait_until(lambda: watcher.availability() == "online", 20, "online again")
+            state = watcher.wait_state(
+                lambda s: s["state"] == "idle" and s["queue"] == 0, 60, "idle after the requests"
+            )
+            assert state["ready"]
+            assert daemon.alive()
+            log = daemon.log()
+            for request_id in ids:
+                assert f"[{request_id}] finished completed" in log
+                assert log.count(f"[{request_id}] finished") == 1
+        finally:
+            watcher.stop()
 
 
 def test_sound_server_restart_mid_announcement(
     tmp_path: Path, broker: Broker, pulse: PulseRig, model_cache: Path
 ) -> None:
-    watcher = Watcher(broker.port).start()
-    daemon = Daemon(
-        tmp_path, broker.port, config=pulse_config(model_cache), env=pulse.env()
-    ).start()
-    try:
-        wait_ready(watcher, daemon)
+    with running_daemon(tmp_path, broker, config=pulse_config(model_cache), env=pulse.env()) as (
+        daemon,
+        watcher,
+    ):
         watcher.say({"text": LONG, "id": "cut"})
         watcher.wait_event("cut", "started", 30)
         time.sleep(0.5)
@@ -143,9 +139,6 @@ def test_sound_server_restart_mid_announcement(
         assert pulse.samples().size > 0
         state = watcher.wait_state(lambda s: s["last_error"] is None, 10, "last_error cleared")
         assert state["state"] == "idle"
-    finally:
-        daemon.stop()
-        watcher.stop()
 
 
 def test_network_to_the_broker_cut_and_restored(
