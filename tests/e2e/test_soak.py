@@ -3,16 +3,18 @@ spoken, every message gets exactly one terminal event, memory stays bounded."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.rig import NODE, AlsaCapture, Broker, Daemon, Watcher, wait_ready, wait_until
+from tests.rig import NODE, AlsaCapture, Broker, Daemon, Watcher, running_daemon, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -106,15 +108,24 @@ def config(alsa: AlsaCapture, model_cache: Path, max_length: int) -> dict[str, o
     }
 
 
+@contextlib.contextmanager
+def soak_rig(
+    tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cache: Path, max_length: int
+) -> Iterator[tuple[Daemon, Watcher, mqtt.Client]]:
+    """The daemon (ALSA capture), a watcher and a fast publisher, stopped afterwards."""
+    settings = config(alsa, model_cache, max_length)
+    with running_daemon(tmp_path, broker, config=settings, env=alsa.env()) as (daemon, watcher):
+        client = publisher(broker.port)
+        try:
+            yield daemon, watcher, client
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
+
 def test_fuzz_soak(tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cache: Path) -> None:
-    watcher = Watcher(broker.port).start()
-    daemon = Daemon(
-        tmp_path, broker.port, config=config(alsa, model_cache, 200), env=alsa.env()
-    ).start()
-    assert daemon.process is not None
-    client = publisher(broker.port)
-    try:
-        wait_ready(watcher, daemon)
+    with soak_rig(tmp_path, broker, alsa, model_cache, 200) as (daemon, watcher, client):
+        assert daemon.process is not None
         # Warm up with every valid text, so engine buffers have grown to their size.
         for index, text in enumerate(VALID_TEXTS):
             watcher.say({"id": f"warm-{index}", "text": text})
@@ -158,24 +169,13 @@ def test_fuzz_soak(tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cach
         )
         assert final - baseline < 60, (baseline, final)
         assert daemon.alive()
-    finally:
-        client.disconnect()
-        client.loop_stop()
-        daemon.stop()
-        watcher.stop()
 
 
 def test_burst_of_1000_requests(
     tmp_path: Path, broker: Broker, alsa: AlsaCapture, model_cache: Path
 ) -> None:
-    watcher = Watcher(broker.port).start()
-    daemon = Daemon(
-        tmp_path, broker.port, config=config(alsa, model_cache, 50), env=alsa.env()
-    ).start()
-    assert daemon.process is not None
-    client = publisher(broker.port)
-    try:
-        wait_ready(watcher, daemon)
+    with soak_rig(tmp_path, broker, alsa, model_cache, 50) as (daemon, watcher, client):
+        assert daemon.process is not None
         for index in range(3):
             watcher.say({"id": f"warm-{index}", "text": f"第{997 + index}条。"})
             watcher.wait_terminal(f"warm-{index}", 30)
@@ -229,8 +229,3 @@ def test_burst_of_1000_requests(
         )
         assert final - baseline < 30, (baseline, final)
         assert daemon.alive()
-    finally:
-        client.disconnect()
-        client.loop_stop()
-        daemon.stop()
-        watcher.stop()
