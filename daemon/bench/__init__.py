@@ -59,6 +59,8 @@ def _measure(engine: str, model: str | None, settings: Settings, quick: bool) ->
         engine,
         "--threads",
         str(settings.engine.threads),
+        "--precision",
+        settings.engine.precision,
         "--cache-dir",
         str(settings.cache_dir),
     ]

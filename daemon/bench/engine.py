@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from daemon.engines import create_engine
+from daemon.memory import release_freed_memory_promptly
 from daemon.settings import EngineSettings
 from daemon.text import normalize, split_sentences
 
@@ -37,15 +38,19 @@ def _peak_rss_mb() -> float:
 
 
 def main() -> None:
+    release_freed_memory_promptly()  # as `voice-daemon` does: measure the daemon's setup
     parser = argparse.ArgumentParser()
     parser.add_argument("--engine", required=True)
     parser.add_argument("--model")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache-dir", required=True)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto")
     args = parser.parse_args()
     engine = create_engine(
-        EngineSettings(name=args.engine, model=args.model, threads=args.threads),
+        EngineSettings(
+            name=args.engine, model=args.model, threads=args.threads, precision=args.precision
+        ),
         Path(args.cache_dir),
     )
     began = time.perf_counter()
@@ -75,6 +80,8 @@ def main() -> None:
                 "engine": engine.name,
                 "revision": engine.revision,
                 "threads": args.threads,
+                # Engines with a precision choice report what "auto" resolved to.
+                "precision": getattr(engine, "precision", "float32"),
                 "load_s": round(load_s, 3),
                 "warmup_s": round(warmup_s, 3),
                 "rtf": rtf,

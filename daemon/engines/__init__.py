@@ -29,6 +29,7 @@ def create_engine(settings: EngineSettings, cache_dir: Path) -> Engine:
             threads=settings.threads,
             emotions=settings.emotions,
             cache_dir=cache_dir,
+            precision=settings.precision,
         )
     if settings.name == "plugin":
         return _plugin(settings, cache_dir)

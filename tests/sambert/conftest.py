@@ -51,6 +51,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def engine(tiny_model: Path) -> SambertEngine:
-    eng = SambertEngine(str(tiny_model), threads=1, analyzer=fake_analyze)
+    # float32: the path the conformance goldens check (bfloat16 is compared to it).
+    eng = SambertEngine(str(tiny_model), threads=1, analyzer=fake_analyze, precision="float32")
     eng.load()
     return eng

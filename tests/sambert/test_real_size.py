@@ -15,6 +15,8 @@ from daemon.engines.sambert import SambertEngine
 from daemon.engines.sambert.symbols import ProsodicWord, symbol_line
 from daemon.engines.sambert.testmodel import build_model_dir
 
+from .test_precision import MIN_SNR_DB, snr_db
+
 #: About 5 s of audio with the builder's ~8 frames per token.
 WORDS = [
     ("jin1 tian1", 1),
@@ -54,6 +56,22 @@ def test_real_size_load_and_synthesize(real_model: Path) -> None:
     assert 4.0 < len(audio) / 16000 < 6.5
     assert np.isfinite(audio).all()
     assert 0.05 < np.abs(audio).max() <= 1.0
+
+
+@pytest.mark.slow
+def test_real_size_bfloat16_is_close_to_float32(real_model: Path) -> None:
+    """bfloat16 vocoder against float32 at full width (measured 35.5 dB; see
+    test_precision.py for the floor)."""
+    line = five_seconds()
+    results = {}
+    for precision in ("float32", "bfloat16"):
+        engine = SambertEngine(str(real_model), threads=2, precision=precision)
+        assert engine.precision == precision
+        results[precision] = engine.synthesize_symbol_line(line, "zhitian_emo").wav
+    reference, audio = results["float32"], results["bfloat16"]
+    assert audio.shape == reference.shape
+    assert not np.array_equal(audio, reference)
+    assert snr_db(reference, audio) >= MIN_SNR_DB
 
 
 @pytest.mark.slow

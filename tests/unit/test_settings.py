@@ -27,6 +27,7 @@ def test_shipped_config_lists_every_option_with_its_default() -> None:
         ({"mqtt": {"prot": 1}}, "mqtt.prot: unknown option"),
         ({"audio": {"volume": 1.5}}, "audio.volume: "),
         ({"engine": {"name": "espeak"}}, "engine.name: "),
+        ({"engine": {"precision": "float16"}}, "engine.precision: "),
         ({"queue": {"max_length": 0}}, "queue.max_length: "),
         ({"mqtt": {"tls": {"enabled": "maybe"}}}, "mqtt.tls.enabled: "),
         ({"bogus": {}}, "bogus: unknown option"),
@@ -48,3 +49,9 @@ def test_file_errors(tmp_path: Path) -> None:
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
     assert load_settings(empty) == Settings()
+
+
+def test_engine_precision_values() -> None:
+    assert Settings().engine.precision == "auto"
+    for value in ("auto", "float32", "bfloat16"):
+        assert settings_from_dict({"engine": {"precision": value}}).engine.precision == value

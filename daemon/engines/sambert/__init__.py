@@ -84,8 +84,9 @@ predictor, erhua not merged); which emotions each real voice was trained on.
 
 from __future__ import annotations
 
+from daemon.text.ssml import parse_ssml
+
 from .engine import DEFAULT_EMO_EMOTIONS, SambertEngine
 from .errors import ModelError, SymbolError
-from daemon.text.ssml import parse_ssml
 
 __all__ = ["DEFAULT_EMO_EMOTIONS", "ModelError", "SambertEngine", "SymbolError", "parse_ssml"]

@@ -174,6 +174,21 @@ class HifiGanGenerator(nn.Module):
                 for conv, scale in zip(self._reps, self.p.upsample_scales, strict=True)
             ]
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The float type the generator computes in (float32 unless :meth:`set_dtype`)."""
+        return self.conv_pre.conv1d.weight.dtype
+
+    def set_dtype(self, dtype: torch.dtype) -> None:
+        """Compute in ``dtype`` (float32, or bfloat16 on CPUs with native bf16 dot products).
+
+        Call after :meth:`prepare`: the polyphase weights are derived in float32 first.
+        """
+        self.to(dtype)
+        for poly in self._poly:
+            poly.weight = poly.weight.to(dtype)
+            poly.bias = poly.bias.to(dtype)
+
     def set_worker(self, pool: ThreadPoolExecutor | None) -> None:
         """Run the largest residual block of each stage on ``pool`` (one extra thread).
 
@@ -206,17 +221,19 @@ class HifiGanGenerator(nn.Module):
         Every layer is causal, so carrying each conv's left context (and each transposed
         conv's overhang) from chunk to chunk reproduces the whole-utterance result with
         no recomputation, while activations only ever hold one chunk: memory stays
-        bounded however long the sentence.
+        bounded however long the sentence. Takes and returns float32 whatever
+        :attr:`dtype` the generator computes in.
         """
+        mel = mel.to(self.dtype)
         frames = mel.shape[-1]
         if frames <= chunk_frames:
             out: Tensor = self(mel)
-            return out
+            return out.float()
         state: Stream = {}
         parts = [
             self(mel[:, :, i : i + chunk_frames], state) for i in range(0, frames, chunk_frames)
         ]
-        return torch.cat(parts, dim=-1)
+        return torch.cat(parts, dim=-1).float()
 
 
 class _Polyphase:

@@ -58,7 +58,12 @@ class Voice:
     def default_speaker(self) -> str:
         return self.units.speakers[0]
 
-    def load_weights(self) -> None:
+    def load_weights(self, *, dtype: torch.dtype = torch.float32) -> None:
+        """Load both checkpoints; the vocoder then computes in ``dtype``.
+
+        The acoustic model always stays float32: its durations are rounded to whole
+        frames, so reduced precision there could change the length of the audio.
+        """
         am_state = read_state_dict(self.files.am_checkpoint, ("model",))
         dropped = [k for k in am_state if k.startswith(_TRAINING_ONLY_PREFIXES)]
         if dropped and self.am_params.mas:
@@ -75,6 +80,7 @@ class Voice:
             p.requires_grad_(False)
         self.am.prepare()
         self.vocoder.prepare()
+        self.vocoder.set_dtype(dtype)
 
     def run(self, line: EncodedLine, speed: float = 1.0) -> LineResult:
         """Synthesize one encoded line (torch ops run single-threaded, see the engine)."""
