@@ -322,7 +322,7 @@ class SambertAcousticModel(nn.Module):
         if self._decoder is None:
             self.prepare()
         assert self._decoder is not None
-        steps_out = self._decoder.decode(memory.numpy(), band, band)
+        steps_out = self._decoder.decode(memory.numpy(), band)
         dec = torch.from_numpy(steps_out).reshape(padded, p.num_mels)[:frames]
         mel = self.mel_postnet(dec) + dec
         return AcousticOutput(mel, reps, log_dur, pitch, energy)
