@@ -25,7 +25,7 @@ API contract (implemented in the submodules):
   first (a no-op on normalized text).
 - ``describe(text: str) -> dict``: ``{"normalized": str, "sentences": [str],
   "pinyin": [[str]]}`` for ``voice-daemon text --json``.
-- ``warm_up() -> None``: load jieba's dictionary now (~1 s, once, thread-safe) instead
+- ``warm_up() -> None``: load jieba's dictionary now (~0.3 s, once, thread-safe) instead
   of on the first request.
 
 Libraries: cn2an reads single numbers (place values, 零, decimals); jieba segments words

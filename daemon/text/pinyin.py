@@ -98,7 +98,7 @@ _PRONOUNS = word_set("我 你 他 她 它 您 咱 我们 你们 他们 她们 �
 
 
 def warm_up() -> None:
-    """Pay the one-off costs now (jieba's dictionary ~1 s, pypinyin's first lookups)
+    """Pay the one-off costs now (jieba's dictionary ~0.3 s, pypinyin's first lookups)
     rather than on the first announcement. Idempotent and thread-safe."""
     _load_segmenter()
     analyze("一行人去银行。")

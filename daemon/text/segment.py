@@ -1,17 +1,26 @@
 """Word segmentation with jieba, loaded lazily, once, thread-safely.
 
-jieba builds its prefix dictionary on first use (~1 s): :func:`warm_up` lets an engine
-pay that at load time instead of on the first announcement.
+jieba's stock dictionary costs ~65 MB as its prefix dictionary, a fifth of the embedded
+voice's memory budget. We load it without its rarest words (seen fewer than
+:data:`MIN_WORD_FREQ` times in jieba's corpus: half the entries, mostly names and
+obscure compounds). Everyday announcements segment the same or into smaller common
+words, which pypinyin still reads with their phrase readings; the prefix dictionary
+shrinks to ~25 MB and builds in ~0.3 s, faster than jieba's own cache.
+:func:`warm_up` lets an engine pay that at load time instead of on the first announcement.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 
 import jieba
 
 log = logging.getLogger(__name__)
+
+#: Words of jieba's dictionary kept: corpus frequency at least this, or a single character.
+MIN_WORD_FREQ = 5
 
 _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
@@ -36,10 +45,22 @@ def _get() -> jieba.Tokenizer:
         return tokenizer
     with _lock:
         if _tokenizer is None:
-            # jieba logs its loading at INFO/DEBUG on its own handler; keep it quiet.
-            jieba.setLogLevel(logging.WARNING)
             tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
-            log.debug("jieba dictionary loaded")
+            # gen_pfdict is what jieba's initialize() builds from its dictionary file;
+            # fed the filtered lines, it leaves no cache file behind (jieba's own goes
+            # to /tmp) and no copy of the whole file in memory.
+            words, total = tokenizer.gen_pfdict(_common_entries(tokenizer))
+            tokenizer.FREQ, tokenizer.total = words, total
+            tokenizer.initialized = True
+            log.debug("jieba dictionary loaded: %d entries", len(words))
             _tokenizer = tokenizer
         return _tokenizer
+
+
+def _common_entries(tokenizer: jieba.Tokenizer) -> Iterator[bytes]:
+    """Lines of jieba's dictionary (``word freq [tag]``, UTF-8) worth keeping."""
+    with tokenizer.get_dict_file() as lines:
+        for line in lines:
+            word, freq = line.split(maxsplit=2)[:2]
+            if int(freq) >= MIN_WORD_FREQ or len(word.decode("utf-8")) == 1:
+                yield line
