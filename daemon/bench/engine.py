@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from daemon.engines import create_engine
-from daemon.memory import release_freed_memory_promptly
 from daemon.settings import EngineSettings
 from daemon.text import normalize, split_sentences
 
@@ -38,7 +37,6 @@ def _peak_rss_mb() -> float:
 
 
 def main() -> None:
-    release_freed_memory_promptly()  # as `voice-daemon` does: measure the daemon's setup
     parser = argparse.ArgumentParser()
     parser.add_argument("--engine", required=True)
     parser.add_argument("--model")
