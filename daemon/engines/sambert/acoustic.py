@@ -9,6 +9,7 @@ cache and banded attention, see there why).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -25,6 +26,7 @@ from .am_layers import (
 )
 from .decoder import NumpyDecoder
 from .params import AmParams
+from .postnet_stream import PostnetStream
 
 
 class SinusoidalPositionEncoder(nn.Module):
@@ -284,7 +286,37 @@ class SambertAcousticModel(nn.Module):
         self, ling: Tensor, emotion: Tensor, speaker: Tensor, speed: float = 1.0
     ) -> AcousticOutput:
         """One utterance: ``ling`` ``[T, 4]``, ``emotion``/``speaker`` ``[T]`` ids."""
-        p = self.params
+        plan = self.plan(ling, emotion, speaker, speed)
+        if plan.frames == 0:
+            return plan.output(torch.zeros((0, self.params.num_mels)))
+        return plan.output(self.infer_mel(plan))
+
+    def iter_mel(self, plan: AcousticPlan, block_steps: int) -> Iterator[Tensor]:
+        """:meth:`infer`'s mel ``[frames, num_mels]`` in consecutive blocks, each yielded
+        as soon as the decoder and the postnet's look-ahead allow (about ``block_steps``
+        decoder steps each; some may be empty)."""
+        if plan.frames == 0:
+            return
+        if not PostnetStream.supports(self.mel_postnet):
+            yield self.infer_mel(plan)
+            return
+        post = PostnetStream(self.mel_postnet)
+        done = 0
+        for steps_out in self._prepared().iter_decode(plan.memory.numpy(), plan.band, block_steps):
+            dec = torch.from_numpy(steps_out).reshape(-1, self.params.num_mels)
+            dec = dec[: plan.frames - done]
+            done += dec.shape[0]
+            yield post.push(dec, final=done == plan.frames)
+
+    def infer_mel(self, plan: AcousticPlan) -> Tensor:
+        """The whole mel of ``plan`` at once."""
+        steps_out = self._prepared().decode(plan.memory.numpy(), plan.band)
+        dec = torch.from_numpy(steps_out).reshape(-1, self.params.num_mels)[: plan.frames]
+        mel: Tensor = self.mel_postnet(dec) + dec
+        return mel
+
+    def plan(self, ling: Tensor, emotion: Tensor, speaker: Tensor, speed: float) -> AcousticPlan:
+        """Everything before the decoder: durations, pitch, energy and its memory."""
         va = self.variance_adaptor
         text = self.text_encoder(ling)
         emo = self.emo_tokenizer(emotion)
@@ -305,8 +337,7 @@ class SambertAcousticModel(nn.Module):
         reps = (dur + 0.5).long()
         frames = int(reps.sum())
         if frames == 0:
-            empty = text.new_zeros((0, p.num_mels))
-            return AcousticOutput(empty, reps, log_dur, pitch, energy)
+            return AcousticPlan(reps, log_dur, pitch, energy, text.new_zeros((0, 0)), 0, 0)
 
         padded = math.ceil(frames / self.r) * self.r
         lr_text = _pad_rows(torch.repeat_interleave(text_aug, reps, dim=0), padded)
@@ -319,13 +350,32 @@ class SambertAcousticModel(nn.Module):
             [lr_text.reshape(steps, -1), lr_spk[:: self.r], lr_emo[:: self.r]], dim=-1
         )
         band = int(dur.max() / self.r + 0.5)
+        return AcousticPlan(reps, log_dur, pitch, energy, memory, band, frames)
+
+    def _prepared(self) -> NumpyDecoder:
         if self._decoder is None:
             self.prepare()
         assert self._decoder is not None
-        steps_out = self._decoder.decode(memory.numpy(), band)
-        dec = torch.from_numpy(steps_out).reshape(padded, p.num_mels)[:frames]
-        mel = self.mel_postnet(dec) + dec
-        return AcousticOutput(mel, reps, log_dur, pitch, energy)
+        return self._decoder
+
+
+@dataclass(frozen=True)
+class AcousticPlan:
+    """An utterance up to the decoder (see :meth:`SambertAcousticModel.plan`)."""
+
+    durations: Tensor
+    log_durations: Tensor
+    pitch: Tensor
+    energy: Tensor
+    memory: Tensor
+    """``[steps, d_mem]`` decoder memory."""
+    band: int
+    """Attention band of the decoder, in steps."""
+    frames: int
+    """Mel frames (sum of the durations)."""
+
+    def output(self, mel: Tensor) -> AcousticOutput:
+        return AcousticOutput(mel, self.durations, self.log_durations, self.pitch, self.energy)
 
 
 def _pad_rows(x: Tensor, rows: int) -> Tensor:

@@ -203,7 +203,7 @@ class SambertEngine(Engine):
                 model_dir = self._model_dir()
                 voice = Voice(model_dir.voice(name), has_mask=model_dir.has_mask)
                 voice.load_weights(dtype=self._dtype)
-                voice.vocoder.set_worker(self._pool)
+                voice.set_worker(self._pool)
                 if self._voices and voice.voc_params.sampling_rate != self._sample_rate:
                     raise ModelError(
                         f"voice {name!r} has sample rate {voice.voc_params.sampling_rate}, "

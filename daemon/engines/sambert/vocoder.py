@@ -7,7 +7,10 @@ checkpoint's ``<conv>.weight_g`` / ``<conv>.weight_v`` pairs become ``<conv>.wei
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import logging
+import warnings
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
@@ -16,6 +19,8 @@ import torch.nn.functional as F  # noqa: N812 - the torch idiom
 from torch import Tensor, nn
 
 from .params import VocoderParams
+
+logger = logging.getLogger(__name__)
 
 #: Per-module carried context of a chunked (streaming) run, keyed by ``id(module)``.
 Stream = dict[int, Tensor]
@@ -91,11 +96,71 @@ class ResidualBlock(nn.Module):
         )
 
     def forward(self, x: Tensor, state: Stream | None = None) -> Tensor:
-        for c1, c2 in zip(self.convs1, self.convs2, strict=True):
-            # In place on fresh intermediates only: ``x`` is shared with sibling blocks.
-            h = F.leaky_relu(c1(F.leaky_relu(x, self.slope), state), self.slope, inplace=True)
-            x = c2(h, state).add_(x)
-        return x
+        """One TorchScript call (see :func:`_residual_script`) with each conv's left context:
+        zeros at the start, as the causal padding, else the stream's carried frames."""
+        convs = [c for pair in zip(self.convs1, self.convs2, strict=True) for c in pair]
+        convs_ = [cast(CausalConv1d, c) for c in convs]
+        context = [
+            _context(state, c, x) if state is not None else x.new_zeros((*x.shape[:2], c.pad))
+            for c in convs_
+        ]
+        out, carried = _residual_script()(
+            x,
+            context,
+            [c.conv1d.weight for c in convs_],
+            [cast(Tensor, c.conv1d.bias) for c in convs_],
+            [int(c.conv1d.dilation[0]) for c in convs_],
+            self.slope,
+        )
+        if state is not None:
+            for c, kept in zip(convs_, carried, strict=True):
+                state[id(c)] = kept
+        return out
+
+
+def _context(state: Stream, conv: CausalConv1d, x: Tensor) -> Tensor:
+    prev = state.get(id(conv))
+    return prev if prev is not None else x.new_zeros((*x.shape[:2], conv.pad))
+
+
+def _residual(  # noqa: PLR0917 - TorchScript functions take no keyword-only arguments
+    x: Tensor,
+    context: list[Tensor],
+    weights: list[Tensor],
+    biases: list[Tensor],
+    dilations: list[int],
+    slope: float,
+) -> tuple[Tensor, list[Tensor]]:
+    """A residual block's causal convs (pairs: dilated, then plain) on ``x`` after each
+    conv's ``context`` frames; returns the output and each conv's context for the next
+    chunk. Scripted: the call runs without the GIL, which the acoustic model's numpy loop
+    on the other thread holds most of the time (eager ops would wait for it op by op)."""
+    carried: list[Tensor] = []
+    for i in range(0, len(weights), 2):
+        a = torch.cat([context[i], F.leaky_relu(x, slope)], -1)
+        carried.append(a[:, :, a.shape[-1] - context[i].shape[-1] :].clone())
+        h = F.leaky_relu(F.conv1d(a, weights[i], biases[i], 1, 0, dilations[i]), slope)
+        h = torch.cat([context[i + 1], h], -1)
+        carried.append(h[:, :, h.shape[-1] - context[i + 1].shape[-1] :].clone())
+        x = F.conv1d(h, weights[i + 1], biases[i + 1], 1, 0, dilations[i + 1]) + x
+    return x, carried
+
+
+@functools.cache
+def _residual_script() -> Callable[..., tuple[Tensor, list[Tensor]]]:
+    """:func:`_residual`, compiled on first use (eager if TorchScript is unavailable).
+
+    TorchScript is deprecated in favour of torch.compile, which needs a C++ toolchain at
+    run time; the pinned torch still has it, and its interpreter releases the GIL.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            scripted = torch.jit.script(_residual)
+    except Exception as exc:  # any failure: the same maths, eager
+        logger.warning("TorchScript unavailable (%s): vocoder blocks run eager", exc)
+        return _residual
+    return cast(Callable[..., tuple[Tensor, list[Tensor]]], scripted)
 
 
 class HifiGanGenerator(nn.Module):
@@ -141,8 +206,12 @@ class HifiGanGenerator(nn.Module):
         ]
         self.conv_post = CausalConv1d(ch // 2 ** len(p.upsample_scales), p.out_channels, k)
 
-    def forward(self, mel: Tensor, state: Stream | None = None) -> Tensor:
-        """The whole mel at once, or one chunk of a stream (``state`` carries context)."""
+    def forward(self, mel: Tensor, state: Stream | None = None, *, split: bool = True) -> Tensor:
+        """The whole mel at once, or one chunk of a stream (``state`` carries context).
+
+        ``split=False``: all on the calling thread, even with a worker (see
+        :meth:`set_worker`); the worker itself calls it so.
+        """
         p = self.p
         nk = len(p.resblock_kernel_sizes)
         x = self.conv_pre(mel, state)
@@ -161,7 +230,7 @@ class HifiGanGenerator(nn.Module):
                 x = up
             del a, up
             blocks = [self.conv_blocks[i * nk + j] for j in range(nk)]
-            x = self._resblocks(blocks, x, state).div_(nk)
+            x = self._resblocks(blocks, x, state, split).div_(nk)
         # The reference's final activation is F.leaky_relu's default slope (0.01).
         x = self.conv_post(F.leaky_relu(x), state)
         return torch.tanh(x)
@@ -199,10 +268,12 @@ class HifiGanGenerator(nn.Module):
         """
         self._pool = pool
 
-    def _resblocks(self, blocks: list[nn.Module], x: Tensor, state: Stream | None) -> Tensor:
+    def _resblocks(
+        self, blocks: list[nn.Module], x: Tensor, state: Stream | None, split: bool
+    ) -> Tensor:
         """Sum of the parallel residual blocks, in the reference's order."""
         pool = self._pool
-        if pool is None or len(blocks) < 2:
+        if pool is None or not split or len(blocks) < 2:
             xs: Tensor = blocks[0](x, state)
             for block in blocks[1:]:
                 xs.add_(block(x, state))

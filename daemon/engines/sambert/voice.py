@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
+from . import pipeline
 from .acoustic import AcousticOutput, SambertAcousticModel
 from .checkpoint import load_strict, read_state_dict
 from .config import VoiceFiles
@@ -21,6 +23,13 @@ logger = logging.getLogger(__name__)
 
 #: Vocoder chunk (1.2 s at hop 200): bounds activation memory, however long the sentence.
 VOCODER_CHUNK_FRAMES = 96
+
+#: Largest chunk the worker vocodes while the acoustic model runs (see pipeline).
+WORKER_CHUNK_FRAMES = 48
+
+#: Decoder steps per mel block handed to the vocoder thread (48 frames at r=3): small
+#: enough to start the vocoder early, large enough to keep per-block overheads low.
+DECODER_BLOCK_STEPS = 16
 
 #: Training-only modules a checkpoint may carry that inference never uses.
 _TRAINING_ONLY_PREFIXES = ("align_attention.",)
@@ -53,6 +62,7 @@ class Voice:
         # Not on the "meta" device: its first use imports ~75 MB of torch internals.
         self.am = SambertAcousticModel(self.am_params)
         self.vocoder = HifiGanGenerator(self.voc_params)
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def default_speaker(self) -> str:
@@ -82,20 +92,33 @@ class Voice:
         self.vocoder.prepare()
         self.vocoder.set_dtype(dtype)
 
+    def set_worker(self, pool: ThreadPoolExecutor | None) -> None:
+        """With a worker thread: the vocoder runs beside the acoustic model
+        (:mod:`.pipeline`), then splits its residual blocks over both threads."""
+        self._pool = pool
+        self.vocoder.set_worker(pool)
+
     def run(self, line: EncodedLine, speed: float = 1.0) -> LineResult:
         """Synthesize one encoded line (torch ops run single-threaded, see the engine)."""
         # OpenMP's thread count is per calling thread: the daemon calls from its own
         # worker threads, which would otherwise start 2-thread teams of their own.
         torch.set_num_threads(1)
         with torch.inference_mode():
-            out = self.am.infer(
+            plan = self.am.plan(
                 torch.from_numpy(line.ling),
                 torch.from_numpy(line.emotion),
                 torch.from_numpy(line.speaker),
                 speed=speed,
             )
-        if out.mel.shape[0] == 0:
-            return LineResult(out, np.zeros(0, dtype=np.float32))
-        with torch.inference_mode():
-            wav = self.vocoder.stream(out.mel.t().unsqueeze(0), VOCODER_CHUNK_FRAMES).reshape(-1)
-        return LineResult(out, wav.numpy().astype(np.float32, copy=False))
+            if plan.frames == 0:
+                empty = torch.zeros((0, self.am_params.num_mels))
+                return LineResult(plan.output(empty), np.zeros(0, dtype=np.float32))
+            if self._pool is None:
+                mel = self.am.infer_mel(plan)
+                wav = self.vocoder.stream(mel.t().unsqueeze(0), VOCODER_CHUNK_FRAMES)
+            else:
+                blocks = self.am.iter_mel(plan, DECODER_BLOCK_STEPS)
+                mel, wav = pipeline.synthesize(
+                    blocks, self.vocoder, self._pool, VOCODER_CHUNK_FRAMES, WORKER_CHUNK_FRAMES
+                )
+        return LineResult(plan.output(mel), wav.reshape(-1).numpy().astype(np.float32, copy=False))
