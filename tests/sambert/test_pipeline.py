@@ -75,7 +75,9 @@ def test_worker_errors_reach_the_caller() -> None:
     blocks = [torch.zeros((4, 10)), torch.zeros((4, 10))]
     vocoder = _FailingVocoder()
     with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(RuntimeError, match="broke"):
-        pipeline.synthesize(blocks, vocoder, pool, 8, 8)  # type: ignore[arg-type]
+        pipeline.synthesize(
+            blocks, vocoder, pool, chunk_frames=8, worker_chunk_frames=8, total_frames=8
+        )  # type: ignore[arg-type]
 
 
 def test_acoustic_errors_stop_the_worker(engine: SambertEngine) -> None:
@@ -90,4 +92,6 @@ def test_acoustic_errors_stop_the_worker(engine: SambertEngine) -> None:
         torch.inference_mode(),
         pytest.raises(ValueError, match="broke"),
     ):
-        pipeline.synthesize(blocks(), vocoder, pool, 8, 8)  # type: ignore[arg-type]
+        pipeline.synthesize(
+            blocks(), vocoder, pool, chunk_frames=8, worker_chunk_frames=8, total_frames=8
+        )  # type: ignore[arg-type]

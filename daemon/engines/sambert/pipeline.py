@@ -21,6 +21,9 @@ from torch import Tensor
 
 from .vocoder import HifiGanGenerator, Stream
 
+#: Smallest worker chunk: below this, per-call overheads dominate.
+_MIN_WORKER_CHUNK = 8
+
 
 class _Feed:
     """Mel frames waiting for the vocoder, and the waveform so far."""
@@ -32,6 +35,7 @@ class _Feed:
         self.pool = pool
         self.chunk = chunk
         self.worker_chunk = worker_chunk
+        self.am_frames_left = 0  # frames the acoustic model has still to produce
         self.lock = threading.Lock()
         self.pending: list[Tensor] = []  # [n, num_mels] blocks, in order
         self.state: Stream = {}
@@ -40,11 +44,12 @@ class _Feed:
         self.running = False  # a drain task is queued or running
         self.future: Future[None] | None = None
 
-    def put(self, mel: Tensor) -> None:
+    def put(self, mel: Tensor, frames_left: int) -> None:
         """Queue frames; start a drain task on the worker unless one is running."""
         if mel.shape[0] == 0:
             return
         with self.lock:
+            self.am_frames_left = frames_left
             self.pending.append(mel)
             if self.running:
                 return
@@ -55,7 +60,10 @@ class _Feed:
     def finish(self) -> Tensor:
         """Stop the worker after its current chunk; vocode the rest with the split."""
         self.stop()
-        while (chunk := self._take(self.chunk)) is not None:
+        # Equal chunks: a short last one costs nearly as much as a full one.
+        left = sum(m.shape[0] for m in self.pending)
+        size = -(-left // max(1, -(-left // self.chunk)))
+        while (chunk := self._take(size)) is not None:
             self.wav.append(self._vocode(chunk, split=True))
         return torch.cat(self.wav).float()
 
@@ -80,7 +88,7 @@ class _Feed:
             with torch.inference_mode():  # thread-local: enter it here too
                 while True:
                     with self.lock:
-                        chunk = None if self.closed else self._take(self.worker_chunk)
+                        chunk = None if self.closed else self._take(self._worker_limit())
                         if chunk is None:
                             self.running = False
                             return
@@ -89,6 +97,12 @@ class _Feed:
             with self.lock:
                 self.running = False
             raise
+
+    def _worker_limit(self) -> int:
+        """Chunk size for the worker: shrinks as the acoustic model nears its end, so the
+        calling thread seldom waits long for the worker's chunk in progress. The acoustic
+        model makes a frame in about 0.4x the time the worker vocodes one."""
+        return max(_MIN_WORKER_CHUNK, min(self.worker_chunk, int(0.4 * self.am_frames_left)))
 
     def _vocode(self, mel: Tensor, split: bool) -> Tensor:
         x = mel.t().unsqueeze(0).to(self.vocoder.dtype)
@@ -100,22 +114,26 @@ def synthesize(
     mel_blocks: Iterable[Tensor],
     vocoder: HifiGanGenerator,
     pool: ThreadPoolExecutor,
+    *,
     chunk_frames: int,
     worker_chunk_frames: int,
+    total_frames: int,
 ) -> tuple[Tensor, Tensor]:
     """Mel ``[frames, num_mels]`` (all blocks) and float32 waveform ``[frames * hop]``.
 
-    The worker vocodes at most ``worker_chunk_frames`` at a time: when the acoustic model
-    ends, the calling thread waits for the worker's chunk in progress, so smaller worker
-    chunks waste less; then ``chunk_frames`` at a time with the split. Call in inference
-    mode; ``mel_blocks`` is consumed on the calling thread.
+    The worker vocodes at most ``worker_chunk_frames`` at a time, fewer towards the end
+    of ``total_frames``: when the acoustic model ends, the calling thread waits for the
+    worker's chunk in progress. Then ``chunk_frames`` at a time with the split. Call in
+    inference mode; ``mel_blocks`` is consumed on the calling thread.
     """
     feed = _Feed(vocoder, pool, chunk_frames, worker_chunk_frames)
     mels = []
     try:
+        done = 0
         for block in mel_blocks:
             mels.append(block)
-            feed.put(block)
+            done += block.shape[0]
+            feed.put(block, total_frames - done)
     except BaseException:
         feed.stop()
         raise

@@ -27,6 +27,10 @@ VOCODER_CHUNK_FRAMES = 96
 #: Largest chunk the worker vocodes while the acoustic model runs (see pipeline).
 WORKER_CHUNK_FRAMES = 48
 
+#: Shorter lines (4 s) run the acoustic model, then the vocoder split over both threads:
+#: their worker overlap is too short to pay for the streamed postnet and the hand-over.
+PIPELINE_MIN_FRAMES = 320
+
 #: Decoder steps per mel block handed to the vocoder thread (48 frames at r=3): small
 #: enough to start the vocoder early, large enough to keep per-block overheads low.
 DECODER_BLOCK_STEPS = 16
@@ -113,12 +117,17 @@ class Voice:
             if plan.frames == 0:
                 empty = torch.zeros((0, self.am_params.num_mels))
                 return LineResult(plan.output(empty), np.zeros(0, dtype=np.float32))
-            if self._pool is None:
+            if self._pool is None or plan.frames < PIPELINE_MIN_FRAMES:
                 mel = self.am.infer_mel(plan)
                 wav = self.vocoder.stream(mel.t().unsqueeze(0), VOCODER_CHUNK_FRAMES)
             else:
                 blocks = self.am.iter_mel(plan, DECODER_BLOCK_STEPS)
                 mel, wav = pipeline.synthesize(
-                    blocks, self.vocoder, self._pool, VOCODER_CHUNK_FRAMES, WORKER_CHUNK_FRAMES
+                    blocks,
+                    self.vocoder,
+                    self._pool,
+                    chunk_frames=VOCODER_CHUNK_FRAMES,
+                    worker_chunk_frames=WORKER_CHUNK_FRAMES,
+                    total_frames=plan.frames,
                 )
         return LineResult(plan.output(mel), wav.reshape(-1).numpy().astype(np.float32, copy=False))
