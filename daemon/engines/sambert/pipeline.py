@@ -21,8 +21,10 @@ from torch import Tensor
 
 from .vocoder import HifiGanGenerator, Stream
 
-#: Smallest worker chunk: below this, per-call overheads dominate.
-_MIN_WORKER_CHUNK = 8
+#: Chunk lengths are multiples of this (but for an utterance's last chunk): oneDNN
+#: compiles and caches conv kernels for every new length (~0.1 MB each, up to 1024;
+#: arbitrary lengths cost 85 MB more peak RSS in float32). Also the smallest worker chunk.
+_STEP = 8
 
 
 class _Feed:
@@ -63,6 +65,7 @@ class _Feed:
         # Equal chunks: a short last one costs nearly as much as a full one.
         left = sum(m.shape[0] for m in self.pending)
         size = -(-left // max(1, -(-left // self.chunk)))
+        size = -(-size // _STEP) * _STEP
         while (chunk := self._take(size)) is not None:
             self.wav.append(self._vocode(chunk, split=True))
         return torch.cat(self.wav).float()
@@ -78,6 +81,10 @@ class _Feed:
         is the only thread left)."""
         if not self.pending:
             return None
+        if not self.closed:  # the worker, while more frames will come: whole steps only
+            limit = min(limit, sum(m.shape[0] for m in self.pending)) // _STEP * _STEP
+            if limit == 0:
+                return None
         mel = self.pending[0] if len(self.pending) == 1 else torch.cat(self.pending)
         self.pending = [mel[limit:]] if mel.shape[0] > limit else []
         return mel[:limit]
@@ -102,7 +109,7 @@ class _Feed:
         """Chunk size for the worker: shrinks as the acoustic model nears its end, so the
         calling thread seldom waits long for the worker's chunk in progress. The acoustic
         model makes a frame in about 0.4x the time the worker vocodes one."""
-        return max(_MIN_WORKER_CHUNK, min(self.worker_chunk, int(0.4 * self.am_frames_left)))
+        return max(_STEP, min(self.worker_chunk, int(0.4 * self.am_frames_left)))
 
     def _vocode(self, mel: Tensor, split: bool) -> Tensor:
         x = mel.t().unsqueeze(0).to(self.vocoder.dtype)
