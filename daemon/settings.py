@@ -92,7 +92,7 @@ class EngineSettings:
     emotions: dict[str, list[str]] | None = None
     """sambert: emotions per voice, overriding the defaults."""
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
-    """sambert: what the vocoder computes in. bfloat16 is ~1.7x faster where the CPU has
+    """sambert: what the vocoder computes in. bfloat16 is ~1.6x faster where the CPU has
     native bf16 (avx512_bf16, AMX, Arm bf16) at ~35 dB SNR against float32; auto picks it
     there and float32 elsewhere. float32 reproduces the reference to ~1e-6."""
     cache_dir: str | None = None

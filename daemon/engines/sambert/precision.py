@@ -1,6 +1,6 @@
 """Which float type the vocoder computes in: ``engine.precision`` resolved for this CPU.
 
-bfloat16 convolutions (oneDNN) are ~1.7x faster than float32 on CPUs with native bf16
+bfloat16 convolutions (oneDNN) are ~1.6x faster than float32 on CPUs with native bf16
 dot products (x86 ``avx512_bf16`` or AMX, Arm ``bf16``); elsewhere oneDNN emulates them
 and they are slower than float32, so ``auto`` only picks bfloat16 where it is native.
 """

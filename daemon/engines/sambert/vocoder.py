@@ -236,7 +236,10 @@ class HifiGanGenerator(nn.Module):
         return torch.tanh(x)
 
     def prepare(self) -> None:
-        """Precompute the repeat branch's polyphase form (call after loading weights)."""
+        """Precompute the repeat branch's polyphase form (call after loading weights) and
+        compile the residual blocks' script now, on one thread (warnings filters and the
+        cache are not thread-safe)."""
+        _residual_script()
         if self.p.repeat_upsample:
             self._poly = [
                 _Polyphase(conv.conv1d, scale)
