@@ -55,8 +55,9 @@ About 1/4 of the CPU time is the acoustic model, 3/4 the vocoder, whose ~35 GMAC
 Reduced precision (``engine.precision``, module ``precision``; not exact)
 -------------------------------------------------------------------------
 ``bfloat16`` runs the vocoder's convolutions in bf16 through oneDNN: ~1.6x faster on
-CPUs with native bf16 dot products (x86 ``avx512_bf16``/AMX, Arm ``bf16``), slower than
-float32 elsewhere, so ``auto`` (the default) picks it only where it is native. The
+CPUs with native bf16 dot products (x86 ``avx512_bf16``/AMX, Arm ``bf16``); elsewhere
+oneDNN emulates bf16 (no gain expected; not measured here), so ``auto`` (the default)
+picks it only where it is native. The
 acoustic model stays float32 (durations are rounded to whole frames: the audio keeps its
 length). Measured against float32: 35.5 dB SNR on the real-size random model, 42.5-44.5
 dB on the tiny model's golden lines (tests require 30 dB). The conformance tests run

@@ -2,7 +2,7 @@
 
 bfloat16 convolutions (oneDNN) are ~1.6x faster than float32 on CPUs with native bf16
 dot products (x86 ``avx512_bf16`` or AMX, Arm ``bf16``); elsewhere oneDNN emulates them
-and they are slower than float32, so ``auto`` only picks bfloat16 where it is native.
+(no gain expected, not measured here), so ``auto`` only picks bfloat16 where native.
 """
 
 from __future__ import annotations
