@@ -241,7 +241,7 @@ def test_a_mel_shorter_than_a_window_is_padded_at_its_end_only(
     assert 0 < np.sqrt(np.mean(tail_error**2)) < 0.1 * np.sqrt(np.mean(one_pass**2))
 
 
-@pytest.mark.parametrize("frames", [1, 100, 191, 192, 193, 344, 345, 400, 496, 497, 1000])
+@pytest.mark.parametrize("frames", [1, 100, 159, 160, 161, 280, 281, 400, 401, 1000])
 def test_windows_cover_the_mel_with_full_context(frames: int) -> None:
     size, context = engine_module._VOCODER_WINDOW, engine_module._VOCODER_CONTEXT
     windows = engine_module._windows(frames)
