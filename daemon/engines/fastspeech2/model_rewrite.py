@@ -182,12 +182,17 @@ def rewrite(model_bytes: bytes) -> bytes:
         _add_offset_input(model, graph, ratio_input, offset_input)
     log.debug("removed %d dropout(s), added %d offset inputs", replaced, len(OFFSET_INPUTS))
 
-    builder = flatbuffers.Builder(len(model_bytes) + (1 << 16))
+    return pack(model, len(model_bytes))
+
+
+def pack(model: schema.ModelT, size_hint: int) -> bytes:
+    """The flatbuffer of ``model`` (``size_hint``: about how many bytes it will take)."""
+    builder = flatbuffers.Builder(size_hint + (1 << 16))
     builder.Finish(model.Pack(builder), file_identifier=_FLATBUFFER_IDENTIFIER)
     return bytes(builder.Output())
 
 
-def _builtin(model: schema.ModelT, op: schema.OperatorT) -> int:
+def builtin_code(model: schema.ModelT, op: schema.OperatorT) -> int:
     code = model.operatorCodes[op.opcodeIndex]
     # Old models store small codes in the deprecated field; take whichever is larger.
     return int(max(code.builtinCode, code.deprecatedBuiltinCode))
@@ -215,7 +220,7 @@ def _remove_dropouts(model: schema.ModelT, graph: schema.SubGraphT, random_codes
 
     def only_consumer(tensor: int, builtin: int) -> int:
         users = consumers.get(tensor, [])
-        if len(users) != 1 or _builtin(model, ops[users[0]]) != builtin:
+        if len(users) != 1 or builtin_code(model, ops[users[0]]) != builtin:
             raise ModelRewriteError(f"unexpected use of dropout tensor {tensor}")
         return users[0]
 
@@ -226,7 +231,7 @@ def _remove_dropouts(model: schema.ModelT, graph: schema.SubGraphT, random_codes
         if op.opcodeIndex not in random_codes:
             continue
         shape_op = producer[int(op.inputs[0])]
-        if _builtin(model, ops[shape_op]) != ops_enum.SHAPE:
+        if builtin_code(model, ops[shape_op]) != ops_enum.SHAPE:
             raise ModelRewriteError("RandomUniform is not fed by Shape")
         x = int(ops[shape_op].inputs[0])
         ge = only_consumer(int(op.outputs[0]), ops_enum.GREATER_EQUAL)
@@ -236,7 +241,7 @@ def _remove_dropouts(model: schema.ModelT, graph: schema.SubGraphT, random_codes
         scaled = next(int(t) for t in ops[mask_mul].inputs if int(t) != int(ops[cast].outputs[0]))
         scale_mul = producer[scaled]
         scale_inputs = [int(t) for t in ops[scale_mul].inputs]
-        if _builtin(model, ops[scale_mul]) != ops_enum.MUL or x not in scale_inputs:
+        if builtin_code(model, ops[scale_mul]) != ops_enum.MUL or x not in scale_inputs:
             raise ModelRewriteError("dropout input is not x * scale")
         scale = _scalar(model, graph, next(t for t in scale_inputs if t != x))
         # Expected value of the dropout: x * scale * P(keep). Only valid for inverted dropout.
@@ -284,11 +289,11 @@ def _add_offset_input(
     if ratio is None:
         raise ModelRewriteError(f"model has no input {ratio_input!r}")
     reshape = [i for i, op in enumerate(ops) if ratio in (int(t) for t in op.inputs)]
-    if len(reshape) != 1 or _builtin(model, ops[reshape[0]]) != schema.BuiltinOperator.RESHAPE:
+    if len(reshape) != 1 or builtin_code(model, ops[reshape[0]]) != schema.BuiltinOperator.RESHAPE:
         raise ModelRewriteError(f"{ratio_input} is not used through one Reshape")
     reshaped = int(ops[reshape[0]].outputs[0])
     muls = [i for i, op in enumerate(ops) if reshaped in (int(t) for t in op.inputs)]
-    if len(muls) != 1 or _builtin(model, ops[muls[0]]) != schema.BuiltinOperator.MUL:
+    if len(muls) != 1 or builtin_code(model, ops[muls[0]]) != schema.BuiltinOperator.MUL:
         raise ModelRewriteError(f"{ratio_input} does not scale one prediction")
     scaled = int(ops[muls[0]].outputs[0])
 

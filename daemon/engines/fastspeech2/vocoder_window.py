@@ -18,18 +18,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import flatbuffers  # type: ignore[import-untyped]
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-from daemon.engines.fastspeech2.model_rewrite import ModelRewriteError
+from daemon.engines.fastspeech2.model_rewrite import ModelRewriteError, builtin_code, pack
 
 #: Bump whenever :func:`fix_input_frames` changes what it writes.
 WINDOW_REWRITE_VERSION = 1
 NUM_MELS = 80
-
-_FLATBUFFER_IDENTIFIER = b"TFL3"
 
 
 def fix_input_frames_in_child(model_bytes: bytes, frames: int) -> bytes:
@@ -82,7 +79,7 @@ def fix_input_frames(model_bytes: bytes, frames: int) -> bytes:
         tensor.shape = np.asarray(value.shape, dtype=np.int32)
         tensor.shapeSignature = None
     graph.operators = [op for i, op in enumerate(graph.operators) if i not in folded]
-    if any(_builtin(model, op) == schema.BuiltinOperator.SHAPE for op in graph.operators):
+    if any(builtin_code(model, op) == schema.BuiltinOperator.SHAPE for op in graph.operators):
         raise ModelRewriteError("Shape ops remain after folding")
     graph.tensors[mel_input].shape = np.asarray([1, frames, NUM_MELS], dtype=np.int32)
     for tensor in graph.tensors:
@@ -91,14 +88,7 @@ def fix_input_frames(model_bytes: bytes, frames: int) -> bytes:
         if signature is not None and (np.asarray(signature) < 0).any():
             tensor.shapeSignature = None
 
-    builder = flatbuffers.Builder(len(model_bytes) + (1 << 16))
-    builder.Finish(model.Pack(builder), file_identifier=_FLATBUFFER_IDENTIFIER)
-    return bytes(builder.Output())
-
-
-def _builtin(model: schema.ModelT, op: schema.OperatorT) -> int:
-    code = model.operatorCodes[op.opcodeIndex]
-    return int(max(code.builtinCode, code.deprecatedBuiltinCode))
+    return pack(model, len(model_bytes))
 
 
 def _shape_computations(model: schema.ModelT, graph: schema.SubGraphT) -> tuple[set[int], set[int]]:
@@ -112,7 +102,7 @@ def _shape_computations(model: schema.ModelT, graph: schema.SubGraphT) -> tuple[
         from_shapes = any(t in shape_tensors for t in inputs) and all(
             t in shape_tensors or t in constant for t in inputs
         )
-        if _builtin(model, op) == schema.BuiltinOperator.SHAPE or from_shapes:
+        if builtin_code(model, op) == schema.BuiltinOperator.SHAPE or from_shapes:
             folded.add(i)
             shape_tensors.update(int(t) for t in op.outputs)
     return folded, shape_tensors
@@ -130,9 +120,7 @@ def _evaluate(
     outputs = graph.outputs
     graph.outputs = np.asarray([*(int(t) for t in outputs), *wanted], dtype=np.int32)
     try:
-        builder = flatbuffers.Builder(1 << 20)
-        builder.Finish(model.Pack(builder), file_identifier=_FLATBUFFER_IDENTIFIER)
-        probe = bytes(builder.Output())
+        probe = pack(model, 1 << 20)
     finally:
         graph.outputs = outputs
     interpreter = Interpreter(
