@@ -43,10 +43,14 @@ machine while other jobs shared it; the reference is KAN-TTS run as modelscope d
                             ours                    reference
 ==========================  ======================  ==================================
 load (engine, 1 voice)      0.6-1.0 s, warmed up    1.7-2.3 s, not warmed up
-wall RTF, 2 threads         0.14-0.39 (0.16 idle)   0.32-3.9 (OpenMP stalls; doc 0.18)
+wall RTF, 2 threads         0.10-0.12 bf16,         0.32-3.9 (OpenMP stalls; doc 0.18)
+                            0.14-0.17 float32
 wall RTF, 1 thread          0.21-0.35               0.38-0.52
 CPU time per audio second   0.21-0.27 s             0.36-0.39 s (1 thread)
-peak RSS, load + synth      395-455 MB              600-645 MB (torch + kantts only)
+peak RSS, load + synth      485-490 MB bf16,        600-645 MB (torch + kantts only)
+                            530-545 MB float32
+                            (520-537 MB with the
+                            text frontend, bench)
 ==========================  ======================  ==================================
 
 About 1/4 of the CPU time is the acoustic model, 3/4 the vocoder, whose ~35 GMAC per

@@ -17,7 +17,7 @@ from daemon.engines.base import Audio, Engine, EngineError
 from .config import ModelDir
 from .errors import ModelError
 from .ling_units import EMOTION_TYPES
-from .precision import PRECISIONS, dtype_name, resolve
+from .precision import dtype_name, resolve
 from .source import resolve_model
 from .symbols import PinyinToken, ProsodicWord, sentence_symbols, symbol_line
 from .voice import LineResult, Voice
@@ -63,12 +63,10 @@ class SambertEngine(Engine):
         precision: str = "auto",
         analyzer: Analyzer | None = None,
     ) -> None:
-        if precision not in PRECISIONS:
-            raise EngineError(
-                "config",
-                f"engine.precision: {precision!r} is not one of {', '.join(PRECISIONS)}",
-            )
-        self._dtype = resolve(precision)
+        try:
+            self._dtype = resolve(precision)
+        except ValueError as exc:
+            raise EngineError("config", f"engine.precision: {exc}") from None
         self._model = str(model)
         self._threads = max(1, int(threads))
         self._cache_dir = cache_dir
