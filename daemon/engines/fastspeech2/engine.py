@@ -58,6 +58,8 @@ _HOP = 300
 #: sizes tried (112-192), 160 computes the fewest frames over the bench's clauses.
 _VOCODER_WINDOW = 160
 _VOCODER_CONTEXT = 20
+#: Names the fixed-window vocoder: its cache file and part of the engine's revision.
+_VOCODER_KEY = f"mbmelgan-{VOCODER_SHA256[:16]}-w{_VOCODER_WINDOW}v{WINDOW_REWRITE_VERSION}"
 _WARM_UP_TEXT = "你好，欢迎回家。"
 #: synthesize_stream: the least audio handed out first (so the next piece is ready before
 #: it has played), and the level above which a sample counts as speech before the
@@ -105,6 +107,7 @@ class FastSpeech2Engine(Engine):
         self._cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
         self._acoustic: _Model | None = None
         self._vocoder: _Model | None = None
+        self._vocoder_io = (0, 0)  # its mel input and waveform output tensors, set at load
         self._symbols: SymbolTable | None = None
 
     @property
@@ -114,10 +117,7 @@ class FastSpeech2Engine(Engine):
     @property
     def revision(self) -> str:
         # Sources are verified against these hashes at load, so the constants are truthful.
-        return (
-            f"fs2-{ACOUSTIC_SHA256[:12]}-mbmelgan-{VOCODER_SHA256[:12]}-rw{REWRITE_VERSION}"
-            f"-w{_VOCODER_WINDOW}v{WINDOW_REWRITE_VERSION}"
-        )
+        return f"fs2-{ACOUSTIC_SHA256[:12]}-rw{REWRITE_VERSION}-{_VOCODER_KEY}"
 
     def voices(self) -> list[str]:
         return [VOICE]
@@ -138,7 +138,7 @@ class FastSpeech2Engine(Engine):
                 vocoder_src,
                 VOCODER_SHA256,
                 self._cache_dir,
-                f"mbmelgan-{VOCODER_SHA256[:16]}-w{_VOCODER_WINDOW}v{WINDOW_REWRITE_VERSION}",
+                _VOCODER_KEY,
                 lambda data: fix_input_frames_in_child(data, _VOCODER_WINDOW),
             )
         except ModelRewriteError as e:
@@ -147,6 +147,10 @@ class FastSpeech2Engine(Engine):
         self._acoustic = self._interpreter(acoustic.path, acoustic.content)
         self._vocoder = self._interpreter(vocoder.path, vocoder.content)
         self._vocoder.interpreter.allocate_tensors()  # once: the input shape never changes
+        self._vocoder_io = (
+            self._vocoder.interpreter.get_input_details()[0]["index"],
+            self._vocoder.interpreter.get_output_details()[0]["index"],
+        )
         text_frontend.warm_up()  # jieba's dictionary, off the first announcement's clock
         self.synthesize(_WARM_UP_TEXT, voice=VOICE, emotion="neutral", speed=1.0)
         log.info("fastspeech2 loaded in %.2f s (%s)", time.perf_counter() - start, self.revision)
@@ -284,6 +288,7 @@ class FastSpeech2Engine(Engine):
     ) -> Iterator[Audio]:
         """The waveform of each window's core, in order."""
         model = self._loaded(self._vocoder)
+        mel_index, wave_index = self._vocoder_io
         for lo, start, stop in windows:
             window = mel[:, lo : lo + _VOCODER_WINDOW, :]
             if window.shape[1] < _VOCODER_WINDOW:
@@ -291,10 +296,9 @@ class FastSpeech2Engine(Engine):
                 pad = ((0, 0), (0, _VOCODER_WINDOW - window.shape[1]), (0, 0))
                 window = np.pad(window, pad, mode="edge")
             with model.lock:
-                it = model.interpreter
-                it.set_tensor(it.get_input_details()[0]["index"], np.ascontiguousarray(window))
-                it.invoke()
-                wave = it.get_tensor(it.get_output_details()[0]["index"]).reshape(-1)
+                model.interpreter.set_tensor(mel_index, np.ascontiguousarray(window))
+                model.interpreter.invoke()
+                wave = model.interpreter.get_tensor(wave_index).reshape(-1)
             yield wave[(start - lo) * _HOP : (stop - lo) * _HOP]
 
     def _interpreter(self, path: Path | None, content: bytes | None = None) -> _Model:
