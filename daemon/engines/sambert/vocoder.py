@@ -98,8 +98,8 @@ class ResidualBlock(nn.Module):
     def forward(self, x: Tensor, state: Stream | None = None) -> Tensor:
         """One TorchScript call (see :func:`_residual_script`) with each conv's left context:
         zeros at the start, as the causal padding, else the stream's carried frames."""
-        convs = [c for pair in zip(self.convs1, self.convs2, strict=True) for c in pair]
-        convs_ = [cast(CausalConv1d, c) for c in convs]
+        pairs = zip(self.convs1, self.convs2, strict=True)
+        convs_ = [cast(CausalConv1d, c) for pair in pairs for c in pair]
         context = [
             _context(state, c, x) if state is not None else x.new_zeros((*x.shape[:2], c.pad))
             for c in convs_
