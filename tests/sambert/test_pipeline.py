@@ -3,6 +3,8 @@ same mel and waveform as the whole-utterance path (float32, against the goldens)
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -65,20 +67,30 @@ def test_two_thread_pipeline_matches_reference(
         np.testing.assert_allclose(result.wav, golden[f"wav_{case}"], rtol=0, atol=1e-4)
 
 
-class _FailingVocoder:
-    dtype = torch.float32
+def test_worker_errors_reach_the_caller(
+    engine: SambertEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vocoder: HifiGanGenerator = engine._voice("zhitian_emo").vocoder
+    failed = threading.Event()
 
-    def __call__(self, mel: torch.Tensor, state: object, *, split: bool) -> torch.Tensor:
+    def stream(*args: object) -> torch.Tensor:
+        failed.set()
         raise RuntimeError("vocoder broke")
 
+    def blocks() -> Iterator[torch.Tensor]:
+        yield torch.zeros((16, vocoder.p.in_channels))
+        assert failed.wait(10), "the worker never ran"
+        yield torch.zeros((16, vocoder.p.in_channels))
 
-def test_worker_errors_reach_the_caller() -> None:
-    blocks = [torch.zeros((4, 10)), torch.zeros((4, 10))]
-    vocoder = _FailingVocoder()
-    with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(RuntimeError, match="broke"):
+    monkeypatch.setattr(vocoder, "stream", stream)
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        torch.inference_mode(),
+        pytest.raises(RuntimeError, match="broke"),
+    ):
         pipeline.synthesize(
-            blocks, vocoder, pool, chunk_frames=8, worker_chunk_frames=8, total_frames=8
-        )  # type: ignore[arg-type]
+            blocks(), vocoder, pool, chunk_frames=8, worker_chunk_frames=8, total_frames=64
+        )
 
 
 def test_acoustic_errors_stop_the_worker(engine: SambertEngine) -> None:

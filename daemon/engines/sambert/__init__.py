@@ -27,10 +27,11 @@ Runtime choices (all exact: they change float rounding only, ~1e-6)
   per-op OpenMP/OpenBLAS hand-offs made the reference 5-10x slower whenever another
   process was busy. With ``threads >= 2`` one worker thread vocodes mel blocks while
   the acoustic model is still decoding (``pipeline``; the postnet is fed block by block,
-  ``postnet_stream``), then runs the vocoder's largest residual block of each stage
-  beside the other two (one hand-off per stage). Each residual block is one TorchScript
-  call, which runs without the GIL: eager ops on the worker waited for the numpy loop
-  on the other thread op by op (measured 9x slower).
+  ``postnet_stream``); the frames left when it ends are cut in two, the worker's part
+  starting from a fresh stream ``context_frames`` early (the vocoder's finite causal
+  reach: its samples are exactly those of one stream). Each vocoder chunk is one
+  TorchScript call, which runs without the GIL: eager ops on the worker waited for the
+  numpy loop on the other thread op by op and slowed it down.
 - The vocoder is causal, so it runs in 96-frame chunks carrying each conv's left
   context: activation memory stays bounded whatever the sentence length.
 - Checkpoints are read with ``weights_only=True`` and memory-mapped, then copied into

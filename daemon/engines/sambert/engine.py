@@ -40,7 +40,7 @@ class SambertEngine(Engine):
     ``model``: a local model directory in ModelScope's layout, or a ModelScope model id
     (fetched once with ``modelscope.snapshot_download`` into ``cache_dir/modelscope``).
     ``threads``: cores to use. Torch itself runs single-threaded (see :meth:`load`); with
-    2 or more, one worker thread computes the vocoder's largest residual block alongside.
+    2 or more, one worker thread vocodes alongside (:mod:`.pipeline`).
     ``emotions`` maps voice names to the emotions they may speak (default: the official
     multi-emotion set for ``*_emo`` voices, ``neutral`` only for others). ``precision``
     (``auto``, ``float32``, ``bfloat16``): what the vocoder computes in, see
@@ -79,7 +79,7 @@ class SambertEngine(Engine):
         self._revision = "0"
         self._pool: ThreadPoolExecutor | None = None
         if self._threads > 1:
-            # Threads start on first use; one worker is all the vocoder split uses.
+            # Threads start on first use; one worker is all the pipeline uses.
             self._pool = ThreadPoolExecutor(
                 max_workers=1,
                 thread_name_prefix="sambert-voc",
@@ -226,9 +226,9 @@ def _configure_threads() -> None:
 
     The acoustic model is a long chain of tiny ops; OpenMP's and OpenBLAS's per-op
     hand-offs only cost there (measured 10x slower with 2 torch threads, 1.5-2.5x slower
-    decoding with 2 BLAS threads, on 2 cores with another busy process). Extra cores go
-    to the vocoder's parallel residual blocks instead, one hand-off per stage
-    (:meth:`HifiGanGenerator.set_worker`). The BLAS limit needs ``threadpoolctl``;
+    decoding with 2 BLAS threads, on 2 cores with another busy process). A second core
+    runs the vocoder on a worker thread instead, beside the acoustic model and then on
+    its own part of the line (:mod:`.pipeline`). The BLAS limit needs ``threadpoolctl``;
     without it BLAS keeps its default.
     """
     torch.set_num_threads(1)

@@ -1,30 +1,63 @@
-"""Acoustic model and vocoder overlapped on two threads.
+"""One line on two threads: the vocoder beside the acoustic model, then split in time.
 
-The acoustic model (one thread: a long chain of tiny ops) takes ~1/4 of the work, the
-vocoder the rest. Run one after the other, the second core idles during the acoustic
-model. Here the calling thread runs the acoustic model and hands each finished block of
-mel frames to the worker, which vocodes them single-threaded as they come; when the
-acoustic model is done, the calling thread waits for the worker's current chunk and the
-remaining chunks run with the vocoder's own two-thread split. Chunks are vocoded strictly
-in order, one at a time (the causal stream's carried context), so the waveform is the
-same as :meth:`HifiGanGenerator.stream`'s.
+The acoustic model (one thread: a long chain of tiny ops) takes ~1/3 of the work, the
+vocoder the rest. For long lines the calling thread runs the acoustic model and hands
+each finished block of mel frames to the worker, which vocodes them as they come
+(:func:`synthesize`). Whatever is left when the acoustic model is done, or a short
+line's whole mel, is cut in two (:func:`vocode`): the calling thread carries the stream
+on through the first part while the worker vocodes the second from a fresh stream that
+starts :func:`~.vocoder.context_frames` early. Every layer is causal with a finite
+reach, so that second part's samples are exactly those of one continuous stream, and
+each thread runs long convolutions with no hand-off in between.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import torch
 from torch import Tensor
 
-from .vocoder import HifiGanGenerator, Stream
+from .vocoder import CHUNK_STEP, HifiGanGenerator, Stream, context_frames
 
-#: Chunk lengths are multiples of this (but for an utterance's last chunk): oneDNN
-#: compiles and caches conv kernels for every new length (~0.1 MB each, up to 1024;
-#: arbitrary lengths cost 85 MB more peak RSS in float32). Also the smallest worker chunk.
-_STEP = 8
+
+def vocode(
+    vocoder: HifiGanGenerator,
+    mel: Tensor,
+    pool: ThreadPoolExecutor | None,
+    *,
+    chunk_frames: int,
+    state: Stream | None = None,
+) -> Tensor:
+    """Mel ``[frames, num_mels]`` -> float32 waveform ``[frames * hop]``, continuing
+    ``state`` (an earlier part of the stream) if given; the stream ends here.
+
+    With a worker and enough frames, the last part runs on the worker (see the module
+    doc); it recomputes the context frames, so lines under twice that stay on one thread.
+    Call in inference mode.
+    """
+    frames = mel.shape[0]
+    context = context_frames(vocoder.p)
+    x = mel.t().unsqueeze(0)
+    if pool is None or frames <= 2 * context:
+        return vocoder.stream(x, chunk_frames, state).reshape(-1)
+    # Equal work on both threads; the first part in whole steps (cached conv kernels).
+    head = min(frames, -(-(frames + context) // (2 * CHUNK_STEP)) * CHUNK_STEP)
+    skip = context * vocoder.p.hop_size
+    last = pool.submit(_fresh_stream, vocoder, x[:, :, head - context :], chunk_frames, skip)
+    try:
+        first = vocoder.stream(x[:, :, :head], chunk_frames, state)
+    except BaseException:
+        wait([last])  # the worker reads the same tensors
+        raise
+    return torch.cat([first.reshape(-1), last.result()])
+
+
+def _fresh_stream(vocoder: HifiGanGenerator, x: Tensor, chunk_frames: int, skip: int) -> Tensor:
+    with torch.inference_mode():  # thread-local: enter it on the worker too
+        return vocoder.stream(x, chunk_frames).reshape(-1)[skip:]
 
 
 class _Feed:
@@ -40,7 +73,7 @@ class _Feed:
         self.am_frames_left = 0  # frames the acoustic model has still to produce
         self.lock = threading.Lock()
         self.pending: list[Tensor] = []  # [n, num_mels] blocks, in order
-        self.state: Stream = {}
+        self.state: Stream = []
         self.wav: list[Tensor] = []
         self.closed = False  # the calling thread has taken over
         self.running = False  # a drain task is queued or running
@@ -60,14 +93,14 @@ class _Feed:
         self.future = self.pool.submit(self._drain)
 
     def finish(self) -> Tensor:
-        """Stop the worker after its current chunk; vocode the rest with the split."""
+        """Stop the worker after its current chunk; vocode the rest on both threads."""
         self.stop()
-        # Equal chunks: a short last one costs nearly as much as a full one.
-        left = sum(m.shape[0] for m in self.pending)
-        size = -(-left // max(1, -(-left // self.chunk)))
-        size = -(-size // _STEP) * _STEP
-        while (chunk := self._take(size)) is not None:
-            self.wav.append(self._vocode(chunk, split=True))
+        if self.pending:
+            rest = torch.cat(self.pending)
+            self.pending = []
+            self.wav.append(
+                vocode(self.vocoder, rest, self.pool, chunk_frames=self.chunk, state=self.state)
+            )
         return torch.cat(self.wav).float()
 
     def stop(self) -> None:
@@ -77,20 +110,17 @@ class _Feed:
             self.future.result()  # re-raises the worker's error, if any
 
     def _take(self, limit: int) -> Tensor | None:
-        """Up to ``limit`` frames from the front of the queue (caller holds the lock or
-        is the only thread left)."""
-        if not self.pending:
+        """Whole steps, up to ``limit`` frames, from the front of the queue (the caller
+        holds the lock)."""
+        limit = min(limit, sum(m.shape[0] for m in self.pending)) // CHUNK_STEP * CHUNK_STEP
+        if limit == 0:
             return None
-        if not self.closed:  # the worker, while more frames will come: whole steps only
-            limit = min(limit, sum(m.shape[0] for m in self.pending)) // _STEP * _STEP
-            if limit == 0:
-                return None
         mel = self.pending[0] if len(self.pending) == 1 else torch.cat(self.pending)
         self.pending = [mel[limit:]] if mel.shape[0] > limit else []
         return mel[:limit]
 
     def _drain(self) -> None:
-        """On the worker: vocode queued chunks, single-threaded, until none or closed."""
+        """On the worker: vocode queued chunks until none or closed."""
         try:
             with torch.inference_mode():  # thread-local: enter it here too
                 while True:
@@ -99,7 +129,8 @@ class _Feed:
                         if chunk is None:
                             self.running = False
                             return
-                    self.wav.append(self._vocode(chunk, split=False))
+                    x = chunk.t().unsqueeze(0)
+                    self.wav.append(self.vocoder.stream(x, self.chunk, self.state).reshape(-1))
         except BaseException:
             with self.lock:
                 self.running = False
@@ -109,12 +140,7 @@ class _Feed:
         """Chunk size for the worker: shrinks as the acoustic model nears its end, so the
         calling thread seldom waits long for the worker's chunk in progress. The acoustic
         model makes a frame in about 0.4x the time the worker vocodes one."""
-        return max(_STEP, min(self.worker_chunk, int(0.4 * self.am_frames_left)))
-
-    def _vocode(self, mel: Tensor, split: bool) -> Tensor:
-        x = mel.t().unsqueeze(0).to(self.vocoder.dtype)
-        out: Tensor = self.vocoder(x, self.state, split=split)
-        return out.reshape(-1)
+        return max(CHUNK_STEP, min(self.worker_chunk, int(0.4 * self.am_frames_left)))
 
 
 def synthesize(
@@ -130,8 +156,8 @@ def synthesize(
 
     The worker vocodes at most ``worker_chunk_frames`` at a time, fewer towards the end
     of ``total_frames``: when the acoustic model ends, the calling thread waits for the
-    worker's chunk in progress. Then ``chunk_frames`` at a time with the split. Call in
-    inference mode; ``mel_blocks`` is consumed on the calling thread.
+    worker's chunk in progress, then :func:`vocode` does the rest. Call in inference
+    mode; ``mel_blocks`` is consumed on the calling thread.
     """
     feed = _Feed(vocoder, pool, chunk_frames, worker_chunk_frames)
     mels = []

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import warnings
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import cast
 
 import torch
@@ -22,145 +24,41 @@ from .params import VocoderParams
 
 logger = logging.getLogger(__name__)
 
-#: Per-module carried context of a chunked (streaming) run, keyed by ``id(module)``.
-Stream = dict[int, Tensor]
+#: Carried context of a chunked run (see :func:`_generator`); an empty list starts one.
+Stream = list[Tensor]
+
+#: Chunk lengths are multiples of this where they can be: oneDNN compiles and caches conv
+#: kernels for every new input length (~0.1 MB each, up to 1024 of them).
+CHUNK_STEP = 8
 
 
 class CausalConv1d(nn.Module):
-    """Conv padded on the left only, as KAN-TTS's causal vocoder does."""
+    """A conv padded on the left only, as KAN-TTS's causal vocoder does (weights only:
+    :func:`_generator` computes it)."""
 
-    def __init__(
-        self, c_in: int, c_out: int, kernel: int, dilation: int = 1, *, causal: bool = True
-    ) -> None:
+    def __init__(self, c_in: int, c_out: int, kernel: int, dilation: int = 1) -> None:
         super().__init__()
-        self.causal = causal
         self.pad = (kernel - 1) * dilation
-        padding = 0 if causal else self.pad // 2
-        self.conv1d = nn.Conv1d(c_in, c_out, kernel, dilation=dilation, padding=padding)
-
-    def forward(self, x: Tensor, state: Stream | None = None) -> Tensor:
-        if not self.causal:
-            out: Tensor = self.conv1d(x)
-            return out
-        if state is None:
-            x = F.pad(x, (self.pad, 0))
-        elif self.pad:
-            # Streaming: the left context is the previous chunk's last inputs.
-            prev = state.get(id(self))
-            if prev is None:
-                prev = x.new_zeros((x.shape[0], x.shape[1], self.pad))
-            x = torch.cat([prev, x], dim=-1)
-            state[id(self)] = x[:, :, -self.pad :].clone()  # not a view: frees the chunk
-        y: Tensor = self.conv1d(x)
-        return y
+        self.conv1d = nn.Conv1d(c_in, c_out, kernel, dilation=dilation)
 
 
 class CausalConvTranspose1d(nn.Module):
-    def __init__(
-        self, c_in: int, c_out: int, kernel: int, stride: int, *, causal: bool = True
-    ) -> None:
-        super().__init__()
-        self.causal = causal
-        self.trim = kernel - stride
-        padding = 0 if causal else self.trim // 2
-        self.deconv = nn.ConvTranspose1d(c_in, c_out, kernel, stride, padding=padding)
+    """A transposed conv whose overhang past its input goes to the next chunk."""
 
-    def forward(self, x: Tensor, state: Stream | None = None) -> Tensor:
-        y: Tensor = self.deconv(x)
-        if not self.causal or self.trim <= 0:
-            return y
-        if state is not None:
-            # Streaming: the previous chunk's overhang (without its bias) belongs to the
-            # start of this chunk's output; this chunk's overhang goes to the next.
-            prev = state.get(id(self))
-            if prev is not None:
-                y[:, :, : self.trim] += prev
-            tail = y[:, :, -self.trim :]
-            if self.deconv.bias is not None:
-                tail = tail - self.deconv.bias[None, :, None]
-            state[id(self)] = tail.clone()
-        return y[:, :, : -self.trim]
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int) -> None:
+        super().__init__()
+        self.deconv = nn.ConvTranspose1d(c_in, c_out, kernel, stride)
 
 
 class ResidualBlock(nn.Module):
-    def __init__(
-        self, channels: int, kernel: int, dilations: tuple[int, ...], slope: float, causal: bool
-    ) -> None:
+    """Pairs of convs: dilated, then plain."""
+
+    def __init__(self, channels: int, kernel: int, dilations: tuple[int, ...]) -> None:
         super().__init__()
-        self.slope = slope
         self.convs1 = nn.ModuleList(
-            [CausalConv1d(channels, channels, kernel, d, causal=causal) for d in dilations]
+            [CausalConv1d(channels, channels, kernel, d) for d in dilations]
         )
-        self.convs2 = nn.ModuleList(
-            [CausalConv1d(channels, channels, kernel, 1, causal=causal) for _ in dilations]
-        )
-
-    def forward(self, x: Tensor, state: Stream | None = None) -> Tensor:
-        """One TorchScript call (see :func:`_residual_script`) with each conv's left context:
-        zeros at the start, as the causal padding, else the stream's carried frames."""
-        pairs = zip(self.convs1, self.convs2, strict=True)
-        convs_ = [cast(CausalConv1d, c) for pair in pairs for c in pair]
-        context = [
-            _context(state, c, x) if state is not None else x.new_zeros((*x.shape[:2], c.pad))
-            for c in convs_
-        ]
-        out, carried = _residual_script()(
-            x,
-            context,
-            [c.conv1d.weight for c in convs_],
-            [cast(Tensor, c.conv1d.bias) for c in convs_],
-            [int(c.conv1d.dilation[0]) for c in convs_],
-            self.slope,
-        )
-        if state is not None:
-            for c, kept in zip(convs_, carried, strict=True):
-                state[id(c)] = kept
-        return out
-
-
-def _context(state: Stream, conv: CausalConv1d, x: Tensor) -> Tensor:
-    prev = state.get(id(conv))
-    return prev if prev is not None else x.new_zeros((*x.shape[:2], conv.pad))
-
-
-def _residual(  # noqa: PLR0917 - TorchScript functions take no keyword-only arguments
-    x: Tensor,
-    context: list[Tensor],
-    weights: list[Tensor],
-    biases: list[Tensor],
-    dilations: list[int],
-    slope: float,
-) -> tuple[Tensor, list[Tensor]]:
-    """A residual block's causal convs (pairs: dilated, then plain) on ``x`` after each
-    conv's ``context`` frames; returns the output and each conv's context for the next
-    chunk. Scripted: the call runs without the GIL, which the acoustic model's numpy loop
-    on the other thread holds most of the time (eager ops would wait for it op by op)."""
-    carried: list[Tensor] = []
-    for i in range(0, len(weights), 2):
-        a = torch.cat([context[i], F.leaky_relu(x, slope)], -1)
-        carried.append(a[:, :, a.shape[-1] - context[i].shape[-1] :].clone())
-        h = F.leaky_relu(F.conv1d(a, weights[i], biases[i], 1, 0, dilations[i]), slope)
-        h = torch.cat([context[i + 1], h], -1)
-        carried.append(h[:, :, h.shape[-1] - context[i + 1].shape[-1] :].clone())
-        x = F.conv1d(h, weights[i + 1], biases[i + 1], 1, 0, dilations[i + 1]) + x
-    return x, carried
-
-
-@functools.cache
-def _residual_script() -> Callable[..., tuple[Tensor, list[Tensor]]]:
-    """:func:`_residual`, compiled on first use (eager if TorchScript is unavailable).
-
-    TorchScript is deprecated in favour of torch.compile, which needs a C++ toolchain at
-    run time; the pinned torch still has it, and its interpreter releases the GIL.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            scripted = torch.jit.script(_residual)
-    except Exception as exc:  # any failure: the same maths, eager
-        logger.warning("TorchScript unavailable (%s): vocoder blocks run eager", exc)
-        return _residual
-    return cast(Callable[..., tuple[Tensor, list[Tensor]]], scripted)
+        self.convs2 = nn.ModuleList([CausalConv1d(channels, channels, kernel) for _ in dilations])
 
 
 class HifiGanGenerator(nn.Module):
@@ -173,9 +71,6 @@ class HifiGanGenerator(nn.Module):
             # verified against the reference.
             raise NotImplementedError("non-causal HiFi-GAN")
         self.p = p
-        self._pool: ThreadPoolExecutor | None = None
-        self._poly: list[_Polyphase] = []
-        self.slope = p.negative_slope
         ch = p.channels
         k = p.kernel_size
         self.conv_pre = CausalConv1d(p.in_channels, ch, k)
@@ -195,171 +90,271 @@ class HifiGanGenerator(nn.Module):
                     nn.Sequential(nn.Identity(), nn.Identity(), CausalConv1d(c_in, c_out, k))
                 )
             for rk, dil in zip(p.resblock_kernel_sizes, p.resblock_dilations, strict=True):
-                self.conv_blocks.append(ResidualBlock(c_out, rk, dil, self.slope, True))
-        # Typed views of the convs inside the Sequentials (same modules, not re-registered).
-        self._ups = [
-            cast(CausalConvTranspose1d, cast(nn.Sequential, seq)[1])
-            for seq in self.transpose_upsamples
-        ]
-        self._reps = [
-            cast(CausalConv1d, cast(nn.Sequential, seq)[2]) for seq in self.repeat_upsamples
-        ]
+                self.conv_blocks.append(ResidualBlock(c_out, rk, dil))
         self.conv_post = CausalConv1d(ch // 2 ** len(p.upsample_scales), p.out_channels, k)
+        self._program: _Program | None = None
 
-    def forward(self, mel: Tensor, state: Stream | None = None, *, split: bool = True) -> Tensor:
-        """The whole mel at once, or one chunk of a stream (``state`` carries context).
+    def forward(self, mel: Tensor, state: Stream | None = None) -> Tensor:
+        """The whole mel at once, or one chunk of a stream (``state``, empty at its
+        start, carries each layer's context to the next chunk)."""
+        if self._program is None:
+            raise RuntimeError("HifiGanGenerator.prepare() was not called")
+        prog = self._program
+        out, carried = _generator_script()(
+            mel.to(prog.weights[0].dtype),
+            state or prog.zeros,
+            prog.weights, prog.biases, prog.dilations, prog.strides,
+            prog.block_sizes, self.p.negative_slope,
+        )  # fmt: skip
+        if state is not None:
+            state[:] = carried
+        return out
 
-        ``split=False``: all on the calling thread, even with a worker (see
-        :meth:`set_worker`); the worker itself calls it so.
-        """
-        p = self.p
-        nk = len(p.resblock_kernel_sizes)
-        x = self.conv_pre(mel, state)
-        for i, scale in enumerate(p.upsample_scales):
-            x = torch.sin(x).add_(x)
-            a = F.leaky_relu(x, self.slope)
-            up = self._ups[i](a, state)
-            if p.repeat_upsample:
-                # leaky_relu commutes with nearest upsampling: reuse ``a``.
-                if self._poly:
-                    rep = self._poly[i](a, state)
-                else:
-                    rep = self._reps[i](torch.repeat_interleave(a, scale, dim=-1), state)
-                x = rep.add_(up[:, :, : rep.shape[-1]])
-            else:
-                x = up
-            del a, up
-            blocks = [self.conv_blocks[i * nk + j] for j in range(nk)]
-            x = self._resblocks(blocks, x, state, split).div_(nk)
-        # The reference's final activation is F.leaky_relu's default slope (0.01).
-        x = self.conv_post(F.leaky_relu(x), state)
-        return torch.tanh(x)
-
-    def prepare(self) -> None:
-        """Precompute the repeat branch's polyphase form (call after loading weights) and
-        compile the residual blocks' script now, on one thread (warnings filters and the
-        cache are not thread-safe)."""
-        _residual_script()
-        if self.p.repeat_upsample:
-            self._poly = [
-                _Polyphase(conv.conv1d, scale)
-                for conv, scale in zip(self._reps, self.p.upsample_scales, strict=True)
-            ]
+    def prepare(self, dtype: torch.dtype = torch.float32) -> None:
+        """Gather the weights in the order :func:`_generator` uses them, computing in
+        ``dtype`` (float32, or bfloat16 on CPUs with native bf16 dot products). Call after
+        loading the weights; compiles the script now, on one thread (warnings filters
+        and the cache are not thread-safe)."""
+        _generator_script()
+        self._program = _Program.of(self, dtype)
 
     @property
     def dtype(self) -> torch.dtype:
-        """The float type the generator computes in (float32 unless :meth:`set_dtype`)."""
-        return self.conv_pre.conv1d.weight.dtype
+        """The float type the generator computes in."""
+        return self._program.weights[0].dtype if self._program else torch.float32
 
-    def set_dtype(self, dtype: torch.dtype) -> None:
-        """Compute in ``dtype`` (float32, or bfloat16 on CPUs with native bf16 dot products).
-
-        Call after :meth:`prepare`: the polyphase weights are derived in float32 first.
-        """
-        self.to(dtype)
-        for poly in self._poly:
-            poly.weight = poly.weight.to(dtype)
-            poly.bias = poly.bias.to(dtype)
-
-    def set_worker(self, pool: ThreadPoolExecutor | None) -> None:
-        """Run the largest residual block of each stage on ``pool`` (one extra thread).
-
-        The parallel blocks share their input and are summed, so they are independent:
-        two Python threads, each running torch single-threaded, use two cores with one
-        hand-off per stage instead of OpenMP's barrier after every op (which stalls
-        badly when another process holds a core).
-        """
-        self._pool = pool
-
-    def _resblocks(
-        self, blocks: list[nn.Module], x: Tensor, state: Stream | None, split: bool
-    ) -> Tensor:
-        """Sum of the parallel residual blocks, in the reference's order."""
-        pool = self._pool
-        if pool is None or not split or len(blocks) < 2:
-            xs: Tensor = blocks[0](x, state)
-            for block in blocks[1:]:
-                xs.add_(block(x, state))
-            return xs
-        # Kernel sizes grow with the index: the last block costs about as much as the rest.
-        with torch.inference_mode():
-            pending = pool.submit(_inference, blocks[-1], x, state)
-            xs = blocks[0](x, state)
-            for block in blocks[1:-1]:
-                xs.add_(block(x, state))
-        return xs.add_(pending.result())
-
-    def stream(self, mel: Tensor, chunk_frames: int) -> Tensor:
-        """Same output as :meth:`forward`, computed ``chunk_frames`` at a time.
+    def stream(self, mel: Tensor, chunk_frames: int, state: Stream | None = None) -> Tensor:
+        """Same output as :meth:`forward`, computed at most ``chunk_frames`` at a time.
 
         Every layer is causal, so carrying each conv's left context (and each transposed
         conv's overhang) from chunk to chunk reproduces the whole-utterance result with
         no recomputation, while activations only ever hold one chunk: memory stays
-        bounded however long the sentence. Takes and returns float32 whatever
-        :attr:`dtype` the generator computes in.
+        bounded however long the sentence. ``state`` continues an earlier part of the
+        same stream (and is updated); without it the stream starts here. Takes and
+        returns float32 whatever :attr:`dtype` the generator computes in.
         """
-        mel = mel.to(self.dtype)
+        if state is None:
+            state = []
         frames = mel.shape[-1]
-        if frames <= chunk_frames:
-            out: Tensor = self(mel)
-            return out.float()
-        state: Stream = {}
-        parts = [
-            self(mel[:, :, i : i + chunk_frames], state) for i in range(0, frames, chunk_frames)
-        ]
+        size = even_chunk(frames, chunk_frames)
+        parts = [self(mel[:, :, i : i + size], state) for i in range(0, frames, size)]
         return torch.cat(parts, dim=-1).float()
 
 
-class _Polyphase:
-    """Nearest upsampling by ``s`` then a causal conv, computed at the low rate.
+def even_chunk(frames: int, limit: int) -> int:
+    """Chunk length for ``frames`` in as few chunks of at most ``limit`` as possible, all
+    about equal (a short last chunk costs nearly as much as a full one), rounded up to
+    :data:`CHUNK_STEP` frames unless ``limit`` is smaller."""
+    count = max(1, -(-frames // limit))
+    size = max(1, -(-frames // count))
+    if limit >= CHUNK_STEP:
+        size = min(limit, -(-size // CHUNK_STEP) * CHUNK_STEP)
+    return size
+
+
+def context_frames(p: VocoderParams) -> int:
+    """Mel frames before a frame that its waveform still depends on (every layer causal).
+
+    A stream started this many frames early, from zero context, therefore gives exactly
+    the samples of the whole-utterance run from that frame on. Each layer's reach back
+    in time adds up along the chain (the parallel residual blocks: the longest).
+    """
+    k = p.kernel_size
+    reach = Fraction(k - 1)  # conv_pre, at the frame rate
+    rate = 1
+    for scale, up_k in zip(p.upsample_scales, p.upsample_kernel_sizes, strict=True):
+        # Output n of the transposed conv reads inputs down to ceil((n - up_k + 1) / s);
+        # nearest upsampling then a k-tap conv reads down to floor((n - k + 1) / s).
+        back = max(up_k - 1, k - 1 + scale - 1 if p.repeat_upsample else 0)
+        reach += Fraction(back, scale * rate)
+        rate *= scale
+        blocks = zip(p.resblock_kernel_sizes, p.resblock_dilations, strict=True)
+        reach += Fraction(max(sum((rk - 1) * (d + 1) for d in dil) for rk, dil in blocks), rate)
+    reach += Fraction(k - 1, rate)  # conv_post
+    return math.ceil(reach)
+
+
+@dataclass(frozen=True)
+class _Program:
+    """The generator's layers as flat lists, in :func:`_generator`'s order."""
+
+    weights: list[Tensor]
+    biases: list[Tensor]
+    dilations: list[int]
+    """Per conv; 0 marks a transposed conv (stride: :attr:`strides`), -s a polyphase
+    conv of scale ``s``."""
+    strides: list[int]
+    block_sizes: list[int]
+    """Per stage: the convs of each parallel residual block."""
+    zeros: list[Tensor]
+    """The context at the start of a stream."""
+
+    @classmethod
+    def of(cls, gen: HifiGanGenerator, dtype: torch.dtype) -> _Program:
+        p = gen.p
+        convs: list[tuple[Tensor, Tensor, int, int]] = []  # weight, bias, dilation, context
+
+        def add(conv: CausalConv1d) -> None:
+            c = conv.conv1d
+            convs.append((c.weight, _bias(c.bias, c.out_channels), int(c.dilation[0]), conv.pad))
+
+        reps = [cast(nn.Sequential, seq)[2] for seq in gen.repeat_upsamples]
+        # Derived from the float32 weights, before the generator is converted in place
+        # (not copied: one set of weights in memory).
+        polys = [
+            _polyphase(cast(CausalConv1d, rep).conv1d, scale)
+            for rep, scale in zip(reps, p.upsample_scales, strict=False)
+        ]
+        gen.to(dtype)
+        add(gen.conv_pre)
+        nk = len(p.resblock_kernel_sizes)
+        ups = [cast(nn.Sequential, seq)[1] for seq in gen.transpose_upsamples]
+        for i, scale in enumerate(p.upsample_scales):
+            up = cast(CausalConvTranspose1d, ups[i]).deconv
+            overhang = max(0, up.kernel_size[0] - scale)
+            convs.append((up.weight, _bias(up.bias, up.out_channels), 0, overhang))
+            if polys:
+                w, b = polys[i]
+                convs.append((w, b, -scale, w.shape[-1] - 1))
+            for block in gen.conv_blocks[i * nk : (i + 1) * nk]:
+                rb = cast(ResidualBlock, block)
+                for c1, c2 in zip(rb.convs1, rb.convs2, strict=True):
+                    add(cast(CausalConv1d, c1))
+                    add(cast(CausalConv1d, c2))
+        add(gen.conv_post)
+        weights = [w.detach().to(dtype).contiguous() for w, _, _, _ in convs]
+        # [1, c_in, frames] for a conv; a transposed conv's overhang is [1, c_out, frames].
+        zeros = [
+            w.new_zeros((1, w.shape[1], n)) for w, (_, _, _, n) in zip(weights, convs, strict=True)
+        ]
+        return cls(
+            weights=weights,
+            biases=[b.detach().to(dtype) for _, b, _, _ in convs],
+            dilations=[d for _, _, d, _ in convs],
+            strides=list(p.upsample_scales),
+            block_sizes=[2 * len(d) for d in p.resblock_dilations],
+            zeros=zeros,
+        )
+
+
+def _bias(bias: Tensor | None, channels: int) -> Tensor:
+    return bias if bias is not None else torch.zeros(channels)
+
+
+def _polyphase(conv: nn.Conv1d, scale: int) -> tuple[Tensor, Tensor]:
+    """Nearest upsampling by ``s`` then a causal conv, as one conv at the low rate.
 
     Output sample ``q*s + p`` only sees a few distinct input samples (the kernel spans
     ``k`` upsampled samples), so the taps of each phase ``p`` that read the same input
     sample are summed once: one conv with ``s`` phase groups of ``K = ceil-ish(k/s)+1``
     taps instead of ``k`` taps at ``s`` times the rate (2/7 of the work for s=10, k=7).
-    Exact up to float rounding (summed weights).
+    Exact up to float rounding (summed weights). Output channels are phase-major.
     """
+    w = conv.weight.detach().double()
+    c_out, c_in, k = w.shape
+    o_min = -((k - 1 + scale - 1) // scale)  # floor(-(k-1)/s)
+    taps = -o_min + 1
+    poly = torch.zeros(scale, c_out, c_in, taps, dtype=torch.float64)
+    for p in range(scale):
+        for j in range(k):
+            offset = (p - (k - 1) + j) // scale
+            poly[p, :, :, offset - o_min] += w[:, :, j]
+    bias = _bias(conv.bias, c_out).detach()
+    return poly.reshape(scale * c_out, c_in, taps).float(), bias.repeat(scale)
 
-    def __init__(self, conv: nn.Conv1d, scale: int) -> None:
-        w = conv.weight.detach().double()
-        c_out, c_in, k = w.shape
-        o_min = -((k - 1 + scale - 1) // scale)  # floor(-(k-1)/s)
-        taps = -o_min + 1
-        poly = torch.zeros(scale, c_out, c_in, taps, dtype=torch.float64)
-        for p in range(scale):
-            for j in range(k):
-                offset = (p - (k - 1) + j) // scale
-                poly[p, :, :, offset - o_min] += w[:, :, j]
-        self.weight = poly.reshape(scale * c_out, c_in, taps).float().contiguous()
-        bias = conv.bias.detach() if conv.bias is not None else torch.zeros(c_out)
-        self.bias = bias.repeat(scale).contiguous()
-        self.scale = scale
-        self.c_out = c_out
-        self.pad = taps - 1
 
-    def __call__(self, a: Tensor, state: Stream | None) -> Tensor:
-        if state is None:
-            x = F.pad(a, (self.pad, 0))
+def _conv(x: Tensor, context: Tensor, weight: Tensor, bias: Tensor, dilation: int) -> Tensor:
+    """Causal conv of ``x`` after its ``context`` frames."""
+    return F.conv1d(torch.cat([context, x], -1), weight, bias, 1, 0, dilation)
+
+
+def _tail(x: Tensor, context: Tensor) -> Tensor:
+    """The next chunk's context of a conv whose input is ``x`` after ``context``."""
+    n = context.shape[-1]
+    if n <= x.shape[-1]:
+        return x[:, :, x.shape[-1] - n :].clone()  # not a view: frees the chunk
+    return torch.cat([context, x], -1)[:, :, x.shape[-1] :].clone()
+
+
+def _generator(  # noqa: PLR0917 - TorchScript functions take no keyword-only arguments
+    mel: Tensor,
+    context: list[Tensor],
+    weights: list[Tensor],
+    biases: list[Tensor],
+    dilations: list[int],
+    strides: list[int],
+    block_sizes: list[int],
+    slope: float,
+) -> tuple[Tensor, list[Tensor]]:
+    """The whole generator on one chunk: the layers of :class:`_Program` in order, each
+    after its ``context`` (its last input frames in the previous chunk, zeros at the
+    start: the causal padding; for a transposed conv, its overhang without bias).
+    Returns the waveform and the next chunk's context.
+
+    One TorchScript call: it runs without the GIL, which the acoustic model's numpy
+    loop on the other thread holds most of the time (eager ops would wait for it, and
+    interrupt it, op by op).
+    """
+    carried: list[Tensor] = []
+    carried.append(_tail(mel, context[0]))
+    x = _conv(mel, context[0], weights[0], biases[0], dilations[0])
+    i = 1
+    for scale in strides:
+        x = torch.sin(x) + x
+        a = F.leaky_relu(x, slope)
+        # Transposed conv: the previous chunk's overhang joins the start of the output.
+        up = F.conv_transpose1d(a, weights[i], biases[i], scale)
+        n = context[i].shape[-1]
+        if n > 0:
+            up[:, :, :n].add_(context[i])
+            carried.append((up[:, :, up.shape[-1] - n :] - biases[i][None, :, None]).clone())
+            up = up[:, :, : up.shape[-1] - n]
         else:
-            prev = state.get(id(self))
-            if prev is None:
-                prev = a.new_zeros((a.shape[0], a.shape[1], self.pad))
-            x = torch.cat([prev, a], dim=-1)
-            state[id(self)] = x[:, :, -self.pad :].clone()
-        y = F.conv1d(x, self.weight, self.bias)  # [B, s*C, T]: phase-major channels
-        b, _, t = y.shape
-        return (
-            y.view(b, self.scale, self.c_out, t)
-            .permute(0, 2, 3, 1)
-            .reshape(b, self.c_out, t * self.scale)
-        )
+            carried.append(context[i])
+        i += 1
+        if dilations[i] < 0:  # polyphase: leaky_relu commutes with nearest upsampling
+            carried.append(_tail(a, context[i]))
+            y = _conv(a, context[i], weights[i], biases[i], 1)
+            c_out = y.shape[1] // scale
+            rep = y.view(1, scale, c_out, -1).permute(0, 2, 3, 1).reshape(1, c_out, -1)
+            x = rep + up[:, :, : rep.shape[-1]]
+            i += 1
+        else:
+            x = up
+        # The parallel residual blocks share their input; their mean, in order.
+        total = torch.zeros_like(x)
+        for size in block_sizes:
+            h = x
+            for _ in range(size // 2):
+                a = F.leaky_relu(h, slope)
+                carried.append(_tail(a, context[i]))
+                b = F.leaky_relu(_conv(a, context[i], weights[i], biases[i], dilations[i]), slope)
+                carried.append(_tail(b, context[i + 1]))
+                h = _conv(b, context[i + 1], weights[i + 1], biases[i + 1], dilations[i + 1]) + h
+                i += 2
+            total = total + h
+        x = total / len(block_sizes)
+    # The reference's final activation is F.leaky_relu's default slope (0.01).
+    a = F.leaky_relu(x, 0.01)
+    carried.append(_tail(a, context[i]))
+    return torch.tanh(_conv(a, context[i], weights[i], biases[i], dilations[i])), carried
 
 
-def _inference(block: nn.Module, x: Tensor, state: Stream | None) -> Tensor:
-    # inference_mode is thread-local: enter it in the worker too.
-    with torch.inference_mode():
-        out: Tensor = block(x, state)
-        return out
+@functools.cache
+def _generator_script() -> Callable[..., tuple[Tensor, list[Tensor]]]:
+    """:func:`_generator`, compiled on first use (eager if TorchScript is unavailable).
+
+    TorchScript is deprecated in favour of torch.compile, which needs a C++ toolchain at
+    run time; the pinned torch still has it, and its interpreter releases the GIL.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            scripted = torch.jit.script(_generator)
+    except Exception as exc:  # any failure: the same maths, eager
+        logger.warning("TorchScript unavailable (%s): the vocoder runs eager", exc)
+        return _generator
+    return cast(Callable[..., tuple[Tensor, list[Tensor]]], scripted)
 
 
 def fuse_weight_norm(state: Mapping[str, Tensor]) -> dict[str, Tensor]:

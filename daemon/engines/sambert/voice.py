@@ -93,14 +93,12 @@ class Voice:
         for p in [*self.am.parameters(), *self.vocoder.parameters()]:
             p.requires_grad_(False)
         self.am.prepare()
-        self.vocoder.prepare()
-        self.vocoder.set_dtype(dtype)
+        self.vocoder.prepare(dtype)
 
     def set_worker(self, pool: ThreadPoolExecutor | None) -> None:
-        """With a worker thread: the vocoder runs beside the acoustic model
-        (:mod:`.pipeline`), then splits its residual blocks over both threads."""
+        """With a worker thread: the vocoder runs beside the acoustic model, then on both
+        threads (:mod:`.pipeline`)."""
         self._pool = pool
-        self.vocoder.set_worker(pool)
 
     def run(self, line: EncodedLine, speed: float = 1.0) -> LineResult:
         """Synthesize one encoded line (torch ops run single-threaded, see the engine)."""
@@ -119,7 +117,9 @@ class Voice:
                 return LineResult(plan.output(empty), np.zeros(0, dtype=np.float32))
             if self._pool is None or plan.frames < PIPELINE_MIN_FRAMES:
                 mel = self.am.infer_mel(plan)
-                wav = self.vocoder.stream(mel.t().unsqueeze(0), VOCODER_CHUNK_FRAMES)
+                wav = pipeline.vocode(
+                    self.vocoder, mel, self._pool, chunk_frames=VOCODER_CHUNK_FRAMES
+                )
             else:
                 blocks = self.am.iter_mel(plan, DECODER_BLOCK_STEPS)
                 mel, wav = pipeline.synthesize(

@@ -1,0 +1,77 @@
+"""The vocoder split in time over two threads gives one continuous stream's waveform."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+
+from daemon.engines.sambert import SambertEngine, pipeline
+from daemon.engines.sambert.vocoder import HifiGanGenerator, Stream, context_frames, even_chunk
+
+
+@pytest.fixture(scope="module")
+def vocoder(engine: SambertEngine) -> HifiGanGenerator:
+    return engine._voice("zhitian_emo").vocoder
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        yield executor
+
+
+def _mel(vocoder: HifiGanGenerator, frames: int, seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn((frames, vocoder.p.in_channels), generator=gen)
+
+
+def test_context_frames_is_how_far_back_the_waveform_reaches(vocoder: HifiGanGenerator) -> None:
+    """Changing one mel frame changes the waveform from that frame on, up to (and not
+    beyond) ``context_frames`` later; the bound is tight within one frame."""
+    hop, frame, context = vocoder.p.hop_size, 20, context_frames(vocoder.p)
+    mel = _mel(vocoder, 3 * context + frame).t().unsqueeze(0)
+    changed = mel.clone()
+    changed[:, :, frame] += 1.0
+    with torch.inference_mode():
+        diff = (vocoder(mel) - vocoder(changed)).abs().reshape(-1)
+    touched = torch.nonzero(diff > 0).reshape(-1)
+    assert touched[0].item() == frame * hop
+    last = touched[-1].item() / hop - frame
+    assert context - 1 <= last < context, (last, context)
+
+
+@pytest.mark.parametrize("chunk", [8, 13, 96])
+@pytest.mark.parametrize("extra", [1, 5, 40, 97])
+def test_split_equals_one_stream(
+    vocoder: HifiGanGenerator, pool: ThreadPoolExecutor, chunk: int, extra: int
+) -> None:
+    frames = 2 * context_frames(vocoder.p) + extra  # long enough to split
+    mel = _mel(vocoder, frames, seed=extra)
+    with torch.inference_mode():
+        expected = vocoder.stream(mel.t().unsqueeze(0), chunk).reshape(-1)
+        split = pipeline.vocode(vocoder, mel, pool, chunk_frames=chunk)
+    assert split.shape == expected.shape == (frames * vocoder.p.hop_size,)
+    torch.testing.assert_close(split, expected, rtol=0, atol=1e-5)
+    assert expected.abs().max() > 0.1  # not a silent comparison
+
+
+def test_split_continues_a_stream(vocoder: HifiGanGenerator, pool: ThreadPoolExecutor) -> None:
+    """The worker's part starts fresh; the calling thread's part carries the stream on."""
+    mel = _mel(vocoder, 150, seed=7)
+    state: Stream = []
+    with torch.inference_mode():
+        expected = vocoder.stream(mel.t().unsqueeze(0), 16).reshape(-1)
+        first = vocoder.stream(mel[:24].t().unsqueeze(0), 16, state).reshape(-1)
+        rest = pipeline.vocode(vocoder, mel[24:], pool, chunk_frames=16, state=state)
+    torch.testing.assert_close(torch.cat([first, rest]), expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("frames", "limit", "size"),
+    [(96, 96, 96), (97, 96, 56), (200, 96, 72), (5, 96, 8), (30, 7, 6), (1, 1, 1)],
+)
+def test_even_chunks(frames: int, limit: int, size: int) -> None:
+    assert even_chunk(frames, limit) == size
