@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from pypinyin.pinyin_dict import pinyin_dict
+from daemon.text.dictionary import CHAR_READINGS
 
 #: The only punctuation left in normalized text; each is a pause of some length.
 PAUSE_PUNCT = frozenset("，。！？；：、")
@@ -54,7 +54,7 @@ def word_set(spaced: str) -> frozenset[str]:
 
 def is_readable_han(char: str) -> bool:
     """A CJK ideograph pypinyin can give a syllable."""
-    return len(char) == 1 and ord(char) in pinyin_dict and unicodedata.category(char) == "Lo"
+    return len(char) == 1 and ord(char) in CHAR_READINGS and unicodedata.category(char) == "Lo"
 
 
 def is_speakable(text: str) -> bool:

@@ -16,11 +16,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from pypinyin import Style, lazy_pinyin
-from pypinyin.constants import PHRASES_DICT
-
 from daemon.text import sandhi
 from daemon.text.chars import PAUSE_PUNCT, is_readable_han, word_set
+from daemon.text.dictionary import MAX_PHRASE_LEN, is_phrase, tone3
 from daemon.text.normalize import normalize
 from daemon.text.segment import cut
 from daemon.text.segment import warm_up as _load_segmenter
@@ -128,14 +126,14 @@ def analyze(sentence: str) -> list[Token]:
 def _lexical(word: str, following: str) -> list[str]:
     """Dictionary syllables of a word of readable Han characters.
 
-    A word pypinyin knows is read as a phrase; any other word is cut with pypinyin's
-    own phrase segmenter first (银行卡 -> 银行|卡), since given a whole unknown word
-    pypinyin falls back to each character's default reading.
+    A word pypinyin knows is read as a phrase; any other word is cut into its phrases
+    first (银行卡 -> 银行|卡), since given a whole unknown word pypinyin falls back to
+    each character's default reading.
     """
     if word in _PHRASE_FIXES:
         return list(_PHRASE_FIXES[word])
-    pieces = [word] if word in PHRASES_DICT else _phrase_cut(word)
-    readings = lazy_pinyin(pieces, style=Style.TONE3, neutral_tone_with_five=True)
+    pieces = [word] if is_phrase(word) else _phrase_cut(word)
+    readings = tone3(pieces)
     if len(readings) != len(word):
         # Should not happen (pypinyin gives one reading per readable character).
         log.warning(
@@ -151,20 +149,15 @@ def _lexical(word: str, following: str) -> list[str]:
     return syllables
 
 
-#: Longest phrase in pypinyin's dictionary: the longest match to try.
-_MAX_PHRASE = max(map(len, PHRASES_DICT))
-
-
 def _phrase_cut(word: str) -> list[str]:
     """Forward maximum matching on pypinyin's phrase dictionary, as pypinyin's own mmseg
-    segmenter does. Done here because importing ``pypinyin.seg.mmseg`` builds a prefix set
-    of every phrase (~75 MB of resident memory) that this lookup doesn't need."""
+    segmenter does (it is not loaded: :mod:`daemon.text.dictionary`)."""
     pieces = []
     start = 0
     while start < len(word):
-        for length in range(min(_MAX_PHRASE, len(word) - start), 0, -1):
+        for length in range(min(MAX_PHRASE_LEN, len(word) - start), 0, -1):
             piece = word[start : start + length]
-            if length == 1 or piece in PHRASES_DICT:
+            if length == 1 or is_phrase(piece):
                 pieces.append(piece)
                 start += length
                 break
@@ -172,7 +165,7 @@ def _phrase_cut(word: str) -> list[str]:
 
 
 def _char_reading(char: str) -> str:
-    readings = lazy_pinyin(char, style=Style.TONE3, neutral_tone_with_five=True)
+    readings = tone3([char])
     if readings and is_readable_han(char):
         return readings[0]
     log.warning("no reading for %r after normalization", char)  # normalize drops these
@@ -216,7 +209,7 @@ def _readings_in_context(words: list[str], syllables: list[list[str]]) -> None:
             word_syllables[-1] = "er2" if word in _CHILD_ER else "er5"
         elif word in _FULL_ZI:
             word_syllables[-1] = "zi3"  # pypinyin makes every unknown word's 子 neutral
-        elif last in _NEUTRAL_SUFFIXES and word not in PHRASES_DICT:
+        elif last in _NEUTRAL_SUFFIXES and not is_phrase(word):
             word_syllables[-1] = _NEUTRAL_SUFFIXES[last]
         reduplicated = len(word) == 2 and word[0] == word[1] and word[0] in _REDUPLICATED_NEUTRAL
         if reduplicated or word in _NEUTRAL_SECOND:

@@ -14,9 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import Style, lazy_pinyin, load_phrases_dict
+from pypinyin.phrases_dict import phrases_dict
 
 import daemon.text
+
+# daemon.text keeps pypinyin's phrase dictionary out of memory when it imports pypinyin
+# first (daemon/text/dictionary.py); these reference readings use it either way.
+load_phrases_dict(phrases_dict)
 
 
 def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
