@@ -73,7 +73,7 @@ def test_worker_errors_reach_the_caller(
     vocoder: HifiGanGenerator = engine._voice("zhitian_emo").vocoder
     failed = threading.Event()
 
-    def stream(*args: object) -> torch.Tensor:
+    def stream(*args: object, **kwargs: object) -> torch.Tensor:
         failed.set()
         raise RuntimeError("vocoder broke")
 

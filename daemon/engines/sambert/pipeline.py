@@ -42,13 +42,13 @@ def vocode(
     context = context_frames(vocoder.p)
     x = mel.t().unsqueeze(0)
     if pool is None or frames <= 2 * context:
-        return vocoder.stream(x, chunk_frames, state).reshape(-1)
+        return vocoder.stream(x, chunk_frames, state, ends=True).reshape(-1)
     # Equal work on both threads; the first part in whole steps (cached conv kernels).
     head = min(frames, -(-(frames + context) // (2 * CHUNK_STEP)) * CHUNK_STEP)
     skip = context * vocoder.p.hop_size
     last = pool.submit(_fresh_stream, vocoder, x[:, :, head - context :], chunk_frames, skip)
     try:
-        first = vocoder.stream(x[:, :, :head], chunk_frames, state)
+        first = vocoder.stream(x[:, :, :head], chunk_frames, state, ends=True)
     except BaseException:
         wait([last])  # the worker reads the same tensors
         raise
@@ -57,7 +57,7 @@ def vocode(
 
 def _fresh_stream(vocoder: HifiGanGenerator, x: Tensor, chunk_frames: int, skip: int) -> Tensor:
     with torch.inference_mode():  # thread-local: enter it on the worker too
-        return vocoder.stream(x, chunk_frames).reshape(-1)[skip:]
+        return vocoder.stream(x, chunk_frames, ends=True).reshape(-1)[skip:]
 
 
 class _Feed:
@@ -78,9 +78,12 @@ class _Feed:
         self.closed = False  # the calling thread has taken over
         self.running = False  # a drain task is queued or running
         self.future: Future[None] | None = None
+        self.failure: BaseException | None = None  # a drain's error (its future may be replaced)
 
     def put(self, mel: Tensor, frames_left: int) -> None:
         """Queue frames; start a drain task on the worker unless one is running."""
+        if self.failure is not None:
+            raise self.failure
         if mel.shape[0] == 0:
             return
         with self.lock:
@@ -107,7 +110,9 @@ class _Feed:
         with self.lock:
             self.closed = True
         if self.future is not None:
-            self.future.result()  # re-raises the worker's error, if any
+            self.future.result()  # re-raises the last drain's error, if any
+        if self.failure is not None:
+            raise self.failure
 
     def _take(self, limit: int) -> Tensor | None:
         """Whole steps, up to ``limit`` frames, from the front of the queue (the caller
@@ -131,9 +136,10 @@ class _Feed:
                             return
                     x = chunk.t().unsqueeze(0)
                     self.wav.append(self.vocoder.stream(x, self.chunk, self.state).reshape(-1))
-        except BaseException:
+        except BaseException as exc:
             with self.lock:
                 self.running = False
+                self.failure = exc
             raise
 
     def _worker_limit(self) -> int:

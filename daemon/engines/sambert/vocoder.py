@@ -123,22 +123,28 @@ class HifiGanGenerator(nn.Module):
         """The float type the generator computes in."""
         return self._program.weights[0].dtype if self._program else torch.float32
 
-    def stream(self, mel: Tensor, chunk_frames: int, state: Stream | None = None) -> Tensor:
+    def stream(
+        self, mel: Tensor, chunk_frames: int, state: Stream | None = None, *, ends: bool = False
+    ) -> Tensor:
         """Same output as :meth:`forward`, computed at most ``chunk_frames`` at a time.
 
         Every layer is causal, so carrying each conv's left context (and each transposed
         conv's overhang) from chunk to chunk reproduces the whole-utterance result with
         no recomputation, while activations only ever hold one chunk: memory stays
         bounded however long the sentence. ``state`` continues an earlier part of the
-        same stream (and is updated); without it the stream starts here. Takes and
-        returns float32 whatever :attr:`dtype` the generator computes in.
+        same stream (and is updated); without it the stream starts here. ``ends``: no
+        chunk follows, so the last one is padded to the others' length with zeros (which
+        only later samples could hear) to reuse their compiled kernels. Takes and returns
+        float32 whatever :attr:`dtype` the generator computes in.
         """
         if state is None:
             state = []
         frames = mel.shape[-1]
         size = even_chunk(frames, chunk_frames)
-        parts = [self(mel[:, :, i : i + size], state) for i in range(0, frames, size)]
-        return torch.cat(parts, dim=-1).float()
+        if ends and frames % size:
+            mel = F.pad(mel, (0, size - frames % size))
+        parts = [self(mel[:, :, i : i + size], state) for i in range(0, mel.shape[-1], size)]
+        return torch.cat(parts, dim=-1)[:, :, : frames * self.p.hop_size].float()
 
 
 def even_chunk(frames: int, limit: int) -> int:
