@@ -10,6 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from daemon.engines.heap import release_free_heap
+
 from . import pipeline
 from .acoustic import AcousticOutput, SambertAcousticModel
 from .checkpoint import load_strict, read_state_dict
@@ -130,4 +132,7 @@ class Voice:
                     worker_chunk_frames=WORKER_CHUNK_FRAMES,
                     total_frames=plan.frames,
                 )
-        return LineResult(plan.output(mel), wav.reshape(-1).numpy().astype(np.float32, copy=False))
+        samples = wav.reshape(-1).numpy().astype(np.float32, copy=False)
+        result = LineResult(plan.output(mel), samples)
+        release_free_heap()  # this line's activations: not kept for the next line's peak
+        return result
