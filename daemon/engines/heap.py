@@ -6,6 +6,7 @@ import ctypes
 import functools
 import logging
 from collections.abc import Callable
+from typing import cast
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
-    return trim  # type: ignore[no-any-return]
+    return cast(Callable[[int], int], trim)
 
 
 def release_free_heap() -> None:
