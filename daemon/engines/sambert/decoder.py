@@ -50,16 +50,36 @@ def _fold_ln(ln: nn.LayerNorm, weight: torch.Tensor, bias: torch.Tensor) -> tupl
 
 @dataclass(frozen=True)
 class _Layer:
-    wqkv: Array
-    bqkv: Array
-    wfc: Array
-    bfc: Array
-    w1: Array
-    b1: Array
-    w2: Array
-    b2: Array
+    """One PNCA layer's weights; each ``*_aug`` has its bias as an extra last row, so the
+    product of an input ending in a constant 1 (see :class:`_Buffers`) includes it."""
+
+    wqkv_aug: Array
+    wfc_aug: Array
+    w1_aug: Array
+    w2_aug: Array
     wh: Array
     bh: Array
+
+
+def _aug(w: Array, b: Array) -> Array:
+    return np.ascontiguousarray(np.concatenate([w, b[None, :]]), dtype=np.float32)
+
+
+class _Buffers:
+    """One layer's per-step outputs, written in place: numpy calls cost microseconds
+    each here, so reshapes and slices are views made once, and inputs of the next
+    product end in a constant 1 for its bias."""
+
+    def __init__(self, n: int, d: int, d_ffn: int) -> None:
+        nd, qw = n * d, 2 * n * (d + 1)
+        self.qkv = np.empty((1, qw + 2 * nd), np.float32)
+        self.q = self.qkv[0, :qw].reshape(2 * n, 1, d + 1)
+        self.k = self.qkv[0, qw : qw + nd].reshape(n, d)
+        self.v = self.qkv[0, qw + nd :].reshape(n, d)
+        self.att_1 = np.ones((1, 2 * nd + 1), np.float32)
+        self.att = self.att_1[0, : 2 * nd].reshape(2 * n, 1, d)
+        self.ffn_1 = np.ones((1, d_ffn + 1), np.float32)
+        self.ffn = self.ffn_1[:, :d_ffn]
 
 
 class NumpyDecoder:
@@ -90,21 +110,22 @@ class NumpyDecoder:
             bqkv[:nd] *= inv_temp
             wqkv, bqkv = _twin_queries(wqkv, bqkv, n_head, self.d_head)
             w1, b1 = _fold_ln(f.layer_norm, f.w_1.weight[:, :, 0], _bias(f.w_1))
+            wfc = _np(torch.cat([a.fc_x.weight, a.fc_h.weight], dim=1).t())
             self.layers.append(
                 _Layer(
-                    wqkv=wqkv, bqkv=bqkv,
-                    wfc=_np(torch.cat([a.fc_x.weight, a.fc_h.weight], dim=1).t()),
-                    bfc=_np(a.fc_x.bias + a.fc_h.bias),
-                    w1=w1, b1=b1, w2=_np(f.w_2.weight[:, :, 0].t()), b2=_np(_bias(f.w_2)),
+                    wqkv_aug=_aug(wqkv, bqkv),
+                    wfc_aug=_aug(wfc, _np(a.fc_x.bias + a.fc_h.bias)),
+                    w1_aug=_aug(w1, b1),
+                    w2_aug=_aug(_np(f.w_2.weight[:, :, 0].t()), _np(_bias(f.w_2))),
                     wh=_np(a.w_h_kv.weight.t()), bh=_np(a.w_h_kv.bias),
                 )
             )  # fmt: skip
-        self.w_out, self.b_out = _fold_ln(dec.ln, dec.dec_out_proj.weight, dec.dec_out_proj.bias)
+        self.w_out_aug = _aug(*_fold_ln(dec.ln, dec.dec_out_proj.weight, dec.dec_out_proj.bias))
 
     def decode(self, memory: Array, band: int) -> Array:
         """All steps for ``memory`` ``[S, d_mem]``; returns ``[S, r * num_mels]``."""
         blocks = list(self.iter_decode(memory, band, max(1, memory.shape[0])))
-        return np.concatenate(blocks) if blocks else np.empty((0, self.w_out.shape[1]), np.float32)
+        return np.concatenate(blocks) if blocks else np.empty((0, self.w_out_aug.shape[1]), np.float32)
 
     def iter_decode(self, memory: Array, band: int, block_steps: int) -> Iterator[Array]:
         """:meth:`decode` ``block_steps`` steps at a time (the last block may be shorter).
@@ -132,11 +153,12 @@ class NumpyDecoder:
             v2[n:, :steps] = kv[:, nd:].reshape(steps, n, d).transpose(1, 0, 2)
             keys.append(k2)
             values.append(v2)
-        out = np.empty((steps, self.w_out.shape[1]), np.float32)
+        out = np.empty((steps, self.w_out_aug.shape[1]), np.float32)
         prev: Array = np.zeros((1, self.num_mels), np.float32)
         scale = np.float32(dm**0.5)
         last = len(self.prenet) - 1
         norm = _Normalizer(dm)
+        bufs = [_Buffers(n, d, lw.w1_aug.shape[1]) for lw in self.layers]
         for t in range(steps):
             h: Array = prev
             for i, (w, b) in enumerate(self.prenet):
@@ -145,17 +167,22 @@ class NumpyDecoder:
                     np.maximum(h, 0, out=h)
             x = (mem_in[t : t + 1] + h @ self.w_in_x) * scale
             at = t + band  # this step's column in the decoder-state half
-            for lw, k2, v2 in zip(self.layers, keys, values, strict=True):
-                qkv = norm(x) @ lw.wqkv + lw.bqkv
-                k2[:n, :d, at] = qkv[0, qw : qw + nd].reshape(n, d)
-                v2[:n, at] = qkv[0, qw + nd :].reshape(n, d)
-                scores = qkv[0, :qw].reshape(2 * n, 1, d + 1) @ k2[:, :, t : at + 1]
-                att = _softmax(scores) @ v2[:, t : at + 1]
-                x = att.reshape(1, 2 * nd) @ lw.wfc + lw.bfc + x
-                f = norm(x) @ lw.w1 + lw.b1
-                np.maximum(f, 0, out=f)
-                x = f @ lw.w2 + lw.b2 + x
-            y = norm(x) @ self.w_out + self.b_out
+            for lw, k2, v2, buf in zip(self.layers, keys, values, bufs, strict=True):
+                np.matmul(norm(x), lw.wqkv_aug, out=buf.qkv)
+                k2[:n, :d, at] = buf.k
+                v2[:n, at] = buf.v
+                scores = buf.q @ k2[:, :, t : at + 1]
+                _softmax_(scores)
+                np.matmul(scores, v2[:, t : at + 1], out=buf.att)
+                y = buf.att_1 @ lw.wfc_aug
+                y += x
+                x = y
+                np.matmul(norm(x), lw.w1_aug, out=buf.ffn)
+                np.maximum(buf.ffn, 0, out=buf.ffn)
+                y = buf.ffn_1 @ lw.w2_aug
+                y += x
+                x = y
+            y = norm(x) @ self.w_out_aug
             out[t] = y[0]
             prev = y[:, -self.num_mels :]
             if (t + 1) % block_steps == 0 or t + 1 == steps:
@@ -184,7 +211,8 @@ def _bias(conv: nn.Conv1d) -> torch.Tensor:
 
 
 class _Normalizer:
-    """LayerNorm without affine (eps 1e-6, biased variance) of a ``[1, dim]`` row.
+    """LayerNorm without affine (eps 1e-6, biased variance) of a ``[1, dim]`` row, into a
+    buffer ``[1, dim + 1]`` whose last entry stays 1 (the next product's bias row).
 
     Fewest numpy calls: the mean as a dot product (``ndarray.mean`` costs 4x more on
     128 values), the scale in Python floats.
@@ -193,15 +221,18 @@ class _Normalizer:
     def __init__(self, dim: int) -> None:
         self.dim = dim
         self.mean_weights = np.full(dim, 1.0 / dim, np.float32)
+        self.out_1 = np.ones((1, dim + 1), np.float32)
+        self.out = self.out_1[:, :dim]
 
     def __call__(self, x: Array) -> Array:
         xc = x - np.dot(x[0], self.mean_weights)
         var = float(np.dot(xc[0], xc[0])) / self.dim
-        out: Array = xc * (1.0 / math.sqrt(var + _EPS))
-        return out
+        np.multiply(xc, 1.0 / math.sqrt(var + _EPS), out=self.out)
+        return self.out_1
 
 
-def _softmax(s: Array) -> Array:
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    out: Array = e / e.sum(axis=-1, keepdims=True)
-    return out
+def _softmax_(s: Array) -> None:
+    """Softmax over the last axis, in place."""
+    s -= s.max(axis=-1, keepdims=True)
+    np.exp(s, out=s)
+    s /= s.sum(axis=-1, keepdims=True)
