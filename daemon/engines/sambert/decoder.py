@@ -125,7 +125,9 @@ class NumpyDecoder:
     def decode(self, memory: Array, band: int) -> Array:
         """All steps for ``memory`` ``[S, d_mem]``; returns ``[S, r * num_mels]``."""
         blocks = list(self.iter_decode(memory, band, max(1, memory.shape[0])))
-        return np.concatenate(blocks) if blocks else np.empty((0, self.w_out_aug.shape[1]), np.float32)
+        if not blocks:
+            return np.empty((0, self.w_out_aug.shape[1]), np.float32)
+        return np.concatenate(blocks)
 
     def iter_decode(self, memory: Array, band: int, block_steps: int) -> Iterator[Array]:
         """:meth:`decode` ``block_steps`` steps at a time (the last block may be shorter).
@@ -139,7 +141,7 @@ class NumpyDecoder:
         """
         steps = memory.shape[0]
         n, d, dm = self.n_head, self.d_head, self.d_model
-        nd, qw = n * d, 2 * n * (d + 1)
+        nd = n * d
         width = steps + band
         mem_in = memory @ self.w_in_mem + self.b_in
         keys, values = [], []
