@@ -229,10 +229,11 @@ class _Program:
                     add(cast(CausalConv1d, c1))
                     add(cast(CausalConv1d, c2))
         add(gen.conv_post)
-        weights = [w.detach().to(dtype).contiguous() for w, _, _, _ in convs]
-        # [1, c_in, frames] for a conv; a transposed conv's overhang is [1, c_out, frames].
+        weights = [_rows(w.detach().to(dtype)) for w, _, _, _ in convs]
+        # [1, c_in, 1, frames] for a conv; a transposed conv's overhang: [1, c_out, 1, frames].
         zeros = [
-            w.new_zeros((1, w.shape[1], n)) for w, (_, _, _, n) in zip(weights, convs, strict=True)
+            _rows(w.new_zeros((1, w.shape[1], n)))
+            for w, (_, _, _, n) in zip(weights, convs, strict=True)
         ]
         return cls(
             weights=weights,
@@ -242,6 +243,13 @@ class _Program:
             block_sizes=[2 * len(d) for d in p.resblock_dilations],
             zeros=zeros,
         )
+
+
+def _rows(t: Tensor) -> Tensor:
+    """``[a, b, n]`` -> ``[a, b, 1, n]`` channels-last: oneDNN's convolutions run 5-45%
+    faster on this layout (measured, bf16) than on plain 1-D signals, which it reorders
+    on every call."""
+    return t.unsqueeze(2).contiguous(memory_format=torch.channels_last)
 
 
 def _bias(bias: Tensor | None, channels: int) -> Tensor:
@@ -271,16 +279,16 @@ def _polyphase(conv: nn.Conv1d, scale: int) -> tuple[Tensor, Tensor]:
 
 
 def _conv(x: Tensor, context: Tensor, weight: Tensor, bias: Tensor, dilation: int) -> Tensor:
-    """Causal conv of ``x`` after its ``context`` frames."""
-    return F.conv1d(torch.cat([context, x], -1), weight, bias, 1, 0, dilation)
+    """Causal conv of ``x`` after its ``context`` frames (``[1, c, 1, frames]`` rows)."""
+    return F.conv2d(torch.cat([context, x], -1), weight, bias, 1, 0, [1, dilation])
 
 
 def _tail(x: Tensor, context: Tensor) -> Tensor:
     """The next chunk's context of a conv whose input is ``x`` after ``context``."""
     n = context.shape[-1]
     if n <= x.shape[-1]:
-        return x[:, :, x.shape[-1] - n :].clone()  # not a view: frees the chunk
-    return torch.cat([context, x], -1)[:, :, x.shape[-1] :].clone()
+        return x[:, :, :, x.shape[-1] - n :].clone()  # not a view: frees the chunk
+    return torch.cat([context, x], -1)[:, :, :, x.shape[-1] :].clone()
 
 
 def _generator(  # noqa: PLR0917 - TorchScript functions take no keyword-only arguments
@@ -293,38 +301,42 @@ def _generator(  # noqa: PLR0917 - TorchScript functions take no keyword-only ar
     block_sizes: list[int],
     slope: float,
 ) -> tuple[Tensor, list[Tensor]]:
-    """The whole generator on one chunk: the layers of :class:`_Program` in order, each
-    after its ``context`` (its last input frames in the previous chunk, zeros at the
-    start: the causal padding; for a transposed conv, its overhang without bias).
-    Returns the waveform and the next chunk's context.
+    """The whole generator on one chunk ``[1, num_mels, frames]``: the layers of
+    :class:`_Program` in order, each after its ``context`` (its last input frames in the
+    previous chunk, zeros at the start: the causal padding; for a transposed conv, its
+    overhang without bias). Signals are channels-last rows ``[1, c, 1, t]`` (see
+    :func:`_rows`). Returns the waveform ``[1, 1, samples]`` and the next context.
 
     One TorchScript call: it runs without the GIL, which the acoustic model's numpy
     loop on the other thread holds most of the time (eager ops would wait for it, and
     interrupt it, op by op).
     """
     carried: list[Tensor] = []
-    carried.append(_tail(mel, context[0]))
-    x = _conv(mel, context[0], weights[0], biases[0], dilations[0])
+    x = mel.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+    carried.append(_tail(x, context[0]))
+    x = _conv(x, context[0], weights[0], biases[0], dilations[0])
     i = 1
     for scale in strides:
         x = torch.sin(x) + x
         a = F.leaky_relu(x, slope)
         # Transposed conv: the previous chunk's overhang joins the start of the output.
-        up = F.conv_transpose1d(a, weights[i], biases[i], scale)
+        up = F.conv_transpose2d(a, weights[i], biases[i], [1, scale])
         n = context[i].shape[-1]
         if n > 0:
-            up[:, :, :n].add_(context[i])
-            carried.append((up[:, :, up.shape[-1] - n :] - biases[i][None, :, None]).clone())
-            up = up[:, :, : up.shape[-1] - n]
+            up[:, :, :, :n].add_(context[i])
+            tail = up[:, :, :, up.shape[-1] - n :] - biases[i][None, :, None, None]
+            carried.append(tail.clone())
+            up = up[:, :, :, : up.shape[-1] - n]
         else:
             carried.append(context[i])
         i += 1
         if dilations[i] < 0:  # polyphase: leaky_relu commutes with nearest upsampling
             carried.append(_tail(a, context[i]))
             y = _conv(a, context[i], weights[i], biases[i], 1)
-            c_out = y.shape[1] // scale
-            rep = y.view(1, scale, c_out, -1).permute(0, 2, 3, 1).reshape(1, c_out, -1)
-            x = rep + up[:, :, : rep.shape[-1]]
+            # Channels-last, [1, s*c, 1, t] phase-major is already [1, c, 1, t*s] in memory.
+            c_out, t = y.shape[1] // scale, y.shape[-1]
+            rep = y.permute(0, 2, 3, 1).reshape(1, 1, t * scale, c_out).permute(0, 3, 1, 2)
+            x = rep + up[:, :, :, : rep.shape[-1]]
             i += 1
         else:
             x = up
@@ -344,7 +356,8 @@ def _generator(  # noqa: PLR0917 - TorchScript functions take no keyword-only ar
     # The reference's final activation is F.leaky_relu's default slope (0.01).
     a = F.leaky_relu(x, 0.01)
     carried.append(_tail(a, context[i]))
-    return torch.tanh(_conv(a, context[i], weights[i], biases[i], dilations[i])), carried
+    out = torch.tanh(_conv(a, context[i], weights[i], biases[i], dilations[i]))
+    return out.reshape(1, out.shape[1], -1), carried
 
 
 @functools.cache
