@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from daemon.engines.base import EngineError
 from daemon.engines.sambert import DEFAULT_EMO_EMOTIONS, SambertEngine
+from daemon.engines.sambert.engine import ONEDNN_CACHE_CAPACITY
 
 from .conftest import Tok, fake_analyze
 
@@ -157,3 +159,10 @@ def test_input_longer_than_the_position_table(engine: SambertEngine) -> None:
     result = engine.synthesize_symbol_line(line, "zhitian_emo")
     assert result.acoustic.durations.shape == (80,)
     assert np.isfinite(result.wav).all()
+
+
+def test_onednn_kernel_cache_is_bounded(engine: SambertEngine) -> None:
+    """Loading a voice bounds oneDNN's kernel cache before the first op (unless the
+    environment chose its own), so a long-running daemon doesn't grow with new lengths."""
+    assert engine.voices()  # the fixture has loaded a voice
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == str(ONEDNN_CACHE_CAPACITY)

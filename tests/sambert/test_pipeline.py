@@ -14,7 +14,7 @@ import torch
 
 from daemon.engines.sambert import SambertEngine, pipeline
 from daemon.engines.sambert import voice as voice_module
-from daemon.engines.sambert.vocoder import HifiGanGenerator
+from daemon.engines.sambert.vocoder import CHUNK_STEP, HifiGanGenerator
 
 LINES = [2, 4]  # golden cases: one per voice
 
@@ -78,9 +78,9 @@ def test_worker_errors_reach_the_caller(
         raise RuntimeError("vocoder broke")
 
     def blocks() -> Iterator[torch.Tensor]:
-        yield torch.zeros((16, vocoder.p.in_channels))
+        yield torch.zeros((CHUNK_STEP, vocoder.p.in_channels))  # enough for the worker
         assert failed.wait(10), "the worker never ran"
-        yield torch.zeros((16, vocoder.p.in_channels))
+        yield torch.zeros((CHUNK_STEP, vocoder.p.in_channels))
 
     monkeypatch.setattr(vocoder, "stream", stream)
     with (
@@ -89,7 +89,12 @@ def test_worker_errors_reach_the_caller(
         pytest.raises(RuntimeError, match="broke"),
     ):
         pipeline.synthesize(
-            blocks(), vocoder, pool, chunk_frames=8, worker_chunk_frames=8, total_frames=64
+            blocks(),
+            vocoder,
+            pool,
+            chunk_frames=CHUNK_STEP,
+            worker_chunk_frames=CHUNK_STEP,
+            total_frames=8 * CHUNK_STEP,
         )
 
 

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from daemon.engines.sambert import SambertEngine, pipeline
+from daemon.engines.sambert import vocoder as vocoder_module
 from daemon.engines.sambert.vocoder import HifiGanGenerator, Stream, context_frames, even_chunk
 
 
 @pytest.fixture(scope="module")
 def vocoder(engine: SambertEngine) -> HifiGanGenerator:
     return engine._voice("zhitian_emo").vocoder
+
+
+@pytest.fixture(scope="module")
+def golden() -> dict[str, np.ndarray]:
+    path = Path(__file__).parent / "golden" / "reference_tiny.npz"
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
 
 
 @pytest.fixture(scope="module")
@@ -74,4 +84,24 @@ def test_split_continues_a_stream(vocoder: HifiGanGenerator, pool: ThreadPoolExe
     [(96, 96, 96), (97, 96, 64), (200, 96, 80), (5, 96, 16), (30, 7, 6), (1, 1, 1)],
 )
 def test_even_chunks(frames: int, limit: int, size: int) -> None:
-    assert even_chunk(frames, limit) == size
+    assert even_chunk(frames, limit, step=16) == size
+
+
+@pytest.mark.parametrize("widest_plain", [0, 3])
+def test_channels_last_stages_match_reference(
+    tiny_model: Path,
+    golden: dict[str, np.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+    widest_plain: int,
+) -> None:
+    """The tiny vocoder's stages are narrower than the stock threshold: run them all
+    (0) or the first two (3) channels-last, in float32, against the goldens."""
+    monkeypatch.setattr(vocoder_module, "_CHANNELS_LAST_MIN", widest_plain + 1)
+    engine = SambertEngine(str(tiny_model), threads=2, precision="float32")
+    layouts = engine._voice("zhitian_emo").vocoder._program.channels_last  # type: ignore[union-attr]
+    assert layouts == ([True] * 4 if widest_plain == 0 else [True, True, False, False])
+    for case in (2, 4):
+        result = engine.synthesize_symbol_line(
+            str(golden[f"line_{case}"]), str(golden[f"voice_{case}"])
+        )
+        np.testing.assert_allclose(result.wav, golden[f"wav_{case}"], rtol=0, atol=1e-4)
