@@ -12,7 +12,7 @@ import torch
 
 from daemon.engines.sambert import SambertEngine, pipeline
 from daemon.engines.sambert import vocoder as vocoder_module
-from daemon.engines.sambert.vocoder import HifiGanGenerator, Stream, context_frames, even_chunk
+from daemon.engines.sambert.vocoder import HifiGanGenerator, Stream, context_frames
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +79,23 @@ def test_split_continues_a_stream(vocoder: HifiGanGenerator, pool: ThreadPoolExe
     torch.testing.assert_close(torch.cat([first, rest]), expected, rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize(
-    ("frames", "limit", "size"),
-    [(96, 96, 96), (97, 96, 64), (200, 96, 80), (5, 96, 16), (30, 7, 6), (1, 1, 1)],
-)
-def test_even_chunks(frames: int, limit: int, size: int) -> None:
-    assert even_chunk(frames, limit, step=16) == size
+@pytest.mark.parametrize(("frames", "lengths"), [(64, [64]), (90, [64, 32]), (5, [32])])
+def test_a_streams_last_chunk_is_padded_to_a_cached_length(
+    vocoder: HifiGanGenerator, monkeypatch: pytest.MonkeyPatch, frames: int, lengths: list[int]
+) -> None:
+    seen: list[int] = []
+    forward = vocoder.forward
+
+    def recording(mel: torch.Tensor, state: Stream | None = None) -> torch.Tensor:
+        seen.append(mel.shape[-1])
+        return forward(mel, state)
+
+    monkeypatch.setattr(vocoder, "forward", recording)
+    mel = _mel(vocoder, frames).t().unsqueeze(0)
+    with torch.inference_mode():
+        wav = vocoder.stream(mel, 64, ends=True)
+    assert seen == lengths
+    assert wav.shape[-1] == frames * vocoder.p.hop_size
 
 
 @pytest.mark.parametrize("widest_plain", [0, 3])

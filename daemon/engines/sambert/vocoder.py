@@ -142,29 +142,19 @@ class HifiGanGenerator(nn.Module):
         no recomputation, while activations only ever hold one chunk: memory stays
         bounded however long the sentence. ``state`` continues an earlier part of the
         same stream (and is updated); without it the stream starts here. ``ends``: no
-        chunk follows, so the last one is padded to the others' length with zeros (which
-        only later samples could hear) to reuse their compiled kernels. Takes and returns
-        float32 whatever :attr:`dtype` the generator computes in.
+        chunk follows, so the last one is padded with zeros (which only later samples
+        could hear) to a multiple of :data:`CHUNK_STEP`, a length whose compiled kernels
+        are already cached. Takes and returns float32 whatever :attr:`dtype` the
+        generator computes in.
         """
         if state is None:
             state = []
         frames = mel.shape[-1]
-        size = even_chunk(frames, chunk_frames)
-        if ends and frames % size:
-            mel = F.pad(mel, (0, size - frames % size))
+        if ends and chunk_frames >= CHUNK_STEP and frames % CHUNK_STEP:
+            mel = F.pad(mel, (0, CHUNK_STEP - frames % CHUNK_STEP))
+        size = chunk_frames
         parts = [self(mel[:, :, i : i + size], state) for i in range(0, mel.shape[-1], size)]
         return torch.cat(parts, dim=-1)[:, :, : frames * self.p.hop_size].float()
-
-
-def even_chunk(frames: int, limit: int, step: int = CHUNK_STEP) -> int:
-    """Chunk length for ``frames`` in as few chunks of at most ``limit`` as possible, all
-    about equal (a short last chunk costs nearly as much as a full one), rounded up to
-    a multiple of ``step`` unless ``limit`` is smaller."""
-    count = max(1, -(-frames // limit))
-    size = max(1, -(-frames // count))
-    if limit >= step:
-        size = min(limit, -(-size // step) * step)
-    return size
 
 
 def context_frames(p: VocoderParams) -> int:
