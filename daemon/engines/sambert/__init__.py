@@ -32,30 +32,37 @@ Runtime choices (all exact: they change float rounding only, ~1e-6)
   reach: its samples are exactly those of one stream). Each vocoder chunk is one
   TorchScript call, which runs without the GIL: eager ops on the worker waited for the
   numpy loop on the other thread op by op and slowed it down.
-- The vocoder is causal, so it runs in 96-frame chunks carrying each conv's left
-  context: activation memory stays bounded whatever the sentence length.
+- The vocoder is causal, so it runs in 64-frame chunks carrying each conv's left
+  context: activation memory stays bounded whatever the sentence length. Chunks come
+  in two lengths only (a stream's last one is padded) and oneDNN's kernel cache is
+  bounded (``engine.ONEDNN_CACHE_CAPACITY``): it compiles and keeps kernels per length.
+  Its stages of 64+ channels run channels-last (fewer oneDNN reorders).
 - Checkpoints are read with ``weights_only=True`` and memory-mapped, then copied into
-  the model; the decoder's torch weights are released once unpacked.
+  the model; the decoder's and the vocoder's module tensors are released once unpacked
+  into their own loops; freed heap goes back to the OS after each line.
 
-Measured (stock real-size architecture, random weights, 4.8 s of audio, this 2-core
-machine while other jobs shared it; the reference is KAN-TTS run as modelscope does)
------------------------------------------------------------------------------------
-==========================  ======================  ==================================
-                            ours                    reference
-==========================  ======================  ==================================
-load (engine, 1 voice)      0.6-1.0 s, warmed up    1.7-2.3 s, not warmed up
-wall RTF, 2 threads         0.10-0.12 bf16,         0.32-3.9 (OpenMP stalls; doc 0.18)
-                            0.14-0.17 float32
-wall RTF, 1 thread          0.21-0.35               0.38-0.52
-CPU time per audio second   0.21-0.27 s             0.36-0.39 s (1 thread)
-peak RSS, load + synth      485-490 MB bf16,        600-645 MB (torch + kantts only)
-                            530-545 MB float32
-                            (520-537 MB with the
-                            text frontend, bench)
-==========================  ======================  ==================================
+Measured (stock real-size architecture, random weights, this 2-core machine; ours by
+``voice-daemon bench`` at 10/50/200 characters with the text frontend; the reference is
+KAN-TTS run as modelscope does, torch and kantts only, no frontend)
+---------------------------------------------------------------------------------------
+==========================  ========================  ================================
+                            ours                      reference
+==========================  ========================  ================================
+load (engine, 1 voice)      0.45-0.55 s + 0.6 s       1.7-2.3 s, not warmed up
+                            warm-up
+wall RTF, 2 threads         bf16 0.110-0.128 /        0.32-3.9 (OpenMP stalls; doc 0.18)
+                            0.081-0.088 /
+                            0.084-0.091; float32
+                            0.157 / 0.128 / 0.131
+wall RTF, 1 thread          bf16 0.166 / 0.140 /      0.38-0.52
+                            0.138
+peak RSS, load + synth      426-434 MB bf16,          600-645 MB
+                            468 MB float32
+==========================  ========================  ================================
 
-About 1/4 of the CPU time is the acoustic model, 3/4 the vocoder, whose ~35 GMAC per
-5 s of audio already run near this CPU's fp32 peak in the reference.
+About 1/3 of the CPU time is the acoustic model (its decoder's step loop: ~1.3 ms per
+step of 3 frames), 2/3 the vocoder, which runs near this CPU's bf16 peak for its widest
+convolutions.
 
 Reduced precision (``engine.precision``, module ``precision``; not exact)
 -------------------------------------------------------------------------

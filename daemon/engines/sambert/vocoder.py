@@ -115,7 +115,7 @@ class HifiGanGenerator(nn.Module):
     def prepare(self, dtype: torch.dtype = torch.float32) -> None:
         """Gather the weights in the order :func:`_generator` uses them, computing in
         ``dtype`` (float32, or bfloat16 on CPUs with native bf16 dot products). Call once,
-        after loading the weights: the program keeps its own (channels-last) copies and
+        after loading the weights: the program keeps its own (row-shaped) copies and
         the module's tensors are released (the module tree still names them, empty).
         Compiles the script now, on one thread (warnings filters and the cache are not
         thread-safe)."""
