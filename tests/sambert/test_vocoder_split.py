@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from daemon.engines.sambert import SambertEngine, pipeline
-from daemon.engines.sambert import vocoder as vocoder_module
 from daemon.engines.sambert.vocoder import HifiGanGenerator, Stream, context_frames
 
 
 @pytest.fixture(scope="module")
 def vocoder(engine: SambertEngine) -> HifiGanGenerator:
     return engine._voice("zhitian_emo").vocoder
-
-
-@pytest.fixture(scope="module")
-def golden() -> dict[str, np.ndarray]:
-    path = Path(__file__).parent / "golden" / "reference_tiny.npz"
-    with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
 
 
 @pytest.fixture(scope="module")
@@ -96,23 +86,3 @@ def test_a_streams_last_chunk_is_padded_to_a_cached_length(
         wav = vocoder.stream(mel, 64, ends=True)
     assert seen == lengths
     assert wav.shape[-1] == frames * vocoder.p.hop_size
-
-
-@pytest.mark.parametrize("widest_plain", [0, 3])
-def test_channels_last_stages_match_reference(
-    tiny_model: Path,
-    golden: dict[str, np.ndarray],
-    monkeypatch: pytest.MonkeyPatch,
-    widest_plain: int,
-) -> None:
-    """The tiny vocoder's stages are narrower than the stock threshold: run them all
-    (0) or the first two (3) channels-last, in float32, against the goldens."""
-    monkeypatch.setattr(vocoder_module, "_CHANNELS_LAST_MIN", widest_plain + 1)
-    engine = SambertEngine(str(tiny_model), threads=2, precision="float32")
-    layouts = engine._voice("zhitian_emo").vocoder._program.channels_last  # type: ignore[union-attr]
-    assert layouts == ([True] * 4 if widest_plain == 0 else [True, True, False, False])
-    for case in (2, 4):
-        result = engine.synthesize_symbol_line(
-            str(golden[f"line_{case}"]), str(golden[f"voice_{case}"])
-        )
-        np.testing.assert_allclose(result.wav, golden[f"wav_{case}"], rtol=0, atol=1e-4)

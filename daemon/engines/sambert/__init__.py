@@ -36,7 +36,7 @@ Runtime choices (all exact: they change float rounding only, ~1e-6)
   context: activation memory stays bounded whatever the sentence length. Chunks come
   in two lengths only (a stream's last one is padded) and oneDNN's kernel cache is
   bounded (``engine.ONEDNN_CACHE_CAPACITY``): it compiles and keeps kernels per length.
-  Its stages of 64+ channels run channels-last (fewer oneDNN reorders).
+  Its signals are channels-last rows (oneDNN skips its per-call reorders).
 - Checkpoints are read with ``weights_only=True`` and memory-mapped, then copied into
   the model; the decoder's and the vocoder's module tensors are released once unpacked
   into their own loops; freed heap goes back to the OS after each line.

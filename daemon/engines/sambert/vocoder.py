@@ -106,7 +106,7 @@ class HifiGanGenerator(nn.Module):
             mel.to(prog.weights[0].dtype),
             state or prog.zeros,
             prog.weights, prog.biases, prog.dilations, prog.strides,
-            prog.block_sizes, prog.channels_last, self.p.negative_slope,
+            prog.block_sizes, self.p.negative_slope,
         )  # fmt: skip
         if state is not None:
             state[:] = carried
@@ -115,7 +115,7 @@ class HifiGanGenerator(nn.Module):
     def prepare(self, dtype: torch.dtype = torch.float32) -> None:
         """Gather the weights in the order :func:`_generator` uses them, computing in
         ``dtype`` (float32, or bfloat16 on CPUs with native bf16 dot products). Call once,
-        after loading the weights: the program keeps its own (row-shaped) copies and
+        after loading the weights: the program keeps its own (channels-last) copies and
         the module's tensors are released (the module tree still names them, empty).
         Compiles the script now, on one thread (warnings filters and the cache are not
         thread-safe)."""
@@ -191,24 +191,17 @@ class _Program:
     strides: list[int]
     block_sizes: list[int]
     """Per stage: the convs of each parallel residual block."""
-    channels_last: list[bool]
-    """Per stage: whether its signals are channels-last (see :func:`_rows`)."""
     zeros: list[Tensor]
     """The context at the start of a stream."""
 
     @classmethod
     def of(cls, gen: HifiGanGenerator, dtype: torch.dtype) -> _Program:
         p = gen.p
-        # weight, bias, dilation, context frames, channels-last
-        convs: list[tuple[Tensor, Tensor, int, int, bool]] = []
-        layouts = [
-            p.channels // 2 ** (i + 1) >= _CHANNELS_LAST_MIN for i in range(len(p.upsample_scales))
-        ]
+        convs: list[tuple[Tensor, Tensor, int, int]] = []  # weight, bias, dilation, context
 
-        def add(conv: CausalConv1d, last: bool) -> None:
+        def add(conv: CausalConv1d) -> None:
             c = conv.conv1d
-            bias = _bias(c.bias, c.out_channels)
-            convs.append((c.weight, bias, int(c.dilation[0]), conv.pad, last))
+            convs.append((c.weight, _bias(c.bias, c.out_channels), int(c.dilation[0]), conv.pad))
 
         reps = [cast(nn.Sequential, seq)[2] for seq in gen.repeat_upsamples]
         # Derived from the float32 weights, before the generator is converted in place
@@ -218,50 +211,45 @@ class _Program:
             for rep, scale in zip(reps, p.upsample_scales, strict=False)
         ]
         gen.to(dtype)
-        add(gen.conv_pre, layouts[0])
+        add(gen.conv_pre)
         nk = len(p.resblock_kernel_sizes)
         ups = [cast(nn.Sequential, seq)[1] for seq in gen.transpose_upsamples]
         for i, scale in enumerate(p.upsample_scales):
             up = cast(CausalConvTranspose1d, ups[i]).deconv
             overhang = max(0, up.kernel_size[0] - scale)
-            convs.append((up.weight, _bias(up.bias, up.out_channels), 0, overhang, layouts[i]))
+            convs.append((up.weight, _bias(up.bias, up.out_channels), 0, overhang))
             if polys:
                 w, b = polys[i]
-                convs.append((w, b, -scale, w.shape[-1] - 1, layouts[i]))
+                convs.append((w, b, -scale, w.shape[-1] - 1))
             for block in gen.conv_blocks[i * nk : (i + 1) * nk]:
                 rb = cast(ResidualBlock, block)
                 for c1, c2 in zip(rb.convs1, rb.convs2, strict=True):
-                    add(cast(CausalConv1d, c1), layouts[i])
-                    add(cast(CausalConv1d, c2), layouts[i])
-        add(gen.conv_post, layouts[-1])
-        weights = [_rows(w.detach().to(dtype), last) for w, _, _, _, last in convs]
+                    add(cast(CausalConv1d, c1))
+                    add(cast(CausalConv1d, c2))
+        add(gen.conv_post)
+        weights = [_rows(w.detach().to(dtype)) for w, _, _, _ in convs]
         # [1, c_in, 1, frames] for a conv; a transposed conv's overhang: [1, c_out, 1, frames].
         zeros = [
-            _rows(w.new_zeros((1, w.shape[1], n)), last)
-            for w, (_, _, _, n, last) in zip(weights, convs, strict=True)
+            _rows(w.new_zeros((1, w.shape[1], n)))
+            for w, (_, _, _, n) in zip(weights, convs, strict=True)
         ]
         return cls(
             weights=weights,
-            biases=[b.detach().to(dtype) for _, b, _, _, _ in convs],
-            dilations=[d for _, _, d, _, _ in convs],
+            biases=[b.detach().to(dtype) for _, b, _, _ in convs],
+            dilations=[d for _, _, d, _ in convs],
             strides=list(p.upsample_scales),
             block_sizes=[2 * len(d) for d in p.resblock_dilations],
-            channels_last=layouts,
             zeros=zeros,
         )
 
 
-#: Stages this wide or wider run channels-last: oneDNN's bf16 convolutions are 15-25%
-#: faster so at 64 channels (5% at 128) than on plain 1-D signals, which it reorders on
-#: every call. Narrower stages would gain more (20-45%) but their channels-last kernels
-#: cost ~5x the memory (+18 MB peak RSS for the stock vocoder's 16 and 32 channels).
-_CHANNELS_LAST_MIN = 64
-
-
-def _rows(t: Tensor, channels_last: bool) -> Tensor:
-    """``[a, b, n]`` -> ``[a, b, 1, n]``, channels-last or plain."""
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    return t.unsqueeze(2).contiguous(memory_format=fmt)
+def _rows(t: Tensor) -> Tensor:
+    """``[a, b, n]`` -> ``[a, b, 1, n]`` channels-last: oneDNN's bf16 convolutions run
+    5-45% faster on this layout (measured; the narrower the channels, the more) than on
+    plain 1-D signals, which it reorders on every call. Its kernels for it take more
+    memory (~5x at 16 channels), which the vocoder's two chunk lengths keep small.
+    """
+    return t.unsqueeze(2).contiguous(memory_format=torch.channels_last)
 
 
 def _bias(bias: Tensor | None, channels: int) -> Tensor:
@@ -295,12 +283,6 @@ def _conv(x: Tensor, context: Tensor, weight: Tensor, bias: Tensor, dilation: in
     return F.conv2d(torch.cat([context, x], -1), weight, bias, 1, 0, [1, dilation])
 
 
-def _layout(x: Tensor, channels_last: bool) -> Tensor:
-    if channels_last:
-        return x.contiguous(memory_format=torch.channels_last)
-    return x.contiguous()
-
-
 def _tail(x: Tensor, context: Tensor) -> Tensor:
     """The next chunk's context of a conv whose input is ``x`` after ``context``."""
     n = context.shape[-1]
@@ -317,27 +299,24 @@ def _generator(  # noqa: PLR0917 - TorchScript functions take no keyword-only ar
     dilations: list[int],
     strides: list[int],
     block_sizes: list[int],
-    channels_last: list[bool],
     slope: float,
 ) -> tuple[Tensor, list[Tensor]]:
     """The whole generator on one chunk ``[1, num_mels, frames]``: the layers of
     :class:`_Program` in order, each after its ``context`` (its last input frames in the
     previous chunk, zeros at the start: the causal padding; for a transposed conv, its
-    overhang without bias). Signals are rows ``[1, c, 1, t]``, channels-last in the
-    stages that say so (see :func:`_rows`). Returns the waveform ``[1, 1, samples]`` and
-    the next context.
+    overhang without bias). Signals are channels-last rows ``[1, c, 1, t]`` (see
+    :func:`_rows`). Returns the waveform ``[1, 1, samples]`` and the next context.
 
     One TorchScript call: it runs without the GIL, which the acoustic model's numpy
     loop on the other thread holds most of the time (eager ops would wait for it, and
     interrupt it, op by op).
     """
     carried: list[Tensor] = []
-    x = _layout(mel.unsqueeze(2), channels_last[0])
+    x = mel.unsqueeze(2).contiguous(memory_format=torch.channels_last)
     carried.append(_tail(x, context[0]))
     x = _conv(x, context[0], weights[0], biases[0], dilations[0])
     i = 1
-    for stage, scale in enumerate(strides):
-        x = _layout(x, channels_last[stage])
+    for scale in strides:
         x = torch.sin(x) + x
         a = F.leaky_relu(x, slope)
         # Transposed conv: the previous chunk's overhang joins the start of the output.
@@ -356,10 +335,7 @@ def _generator(  # noqa: PLR0917 - TorchScript functions take no keyword-only ar
             y = _conv(a, context[i], weights[i], biases[i], 1)
             # Channels-last, [1, s*c, 1, t] phase-major is already [1, c, 1, t*s] in memory.
             c_out, t = y.shape[1] // scale, y.shape[-1]
-            if channels_last[stage]:
-                rep = y.permute(0, 2, 3, 1).reshape(1, 1, t * scale, c_out).permute(0, 3, 1, 2)
-            else:
-                rep = y.view(1, scale, c_out, t).permute(0, 2, 3, 1).reshape(1, c_out, 1, -1)
+            rep = y.permute(0, 2, 3, 1).reshape(1, 1, t * scale, c_out).permute(0, 3, 1, 2)
             x = rep + up[:, :, :, : rep.shape[-1]]
             i += 1
         else:
