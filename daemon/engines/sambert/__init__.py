@@ -48,16 +48,16 @@ KAN-TTS run as modelscope does, torch and kantts only, no frontend)
 ==========================  ========================  ================================
                             ours                      reference
 ==========================  ========================  ================================
-load (engine, 1 voice)      0.45-0.55 s + 0.6 s       1.7-2.3 s, not warmed up
+load (engine, 1 voice)      0.55-0.65 s + 0.6 s       1.7-2.3 s, not warmed up
                             warm-up
-wall RTF, 2 threads         bf16 0.110-0.128 /        0.32-3.9 (OpenMP stalls; doc 0.18)
-                            0.081-0.088 /
-                            0.084-0.091; float32
-                            0.157 / 0.128 / 0.131
-wall RTF, 1 thread          bf16 0.166 / 0.140 /      0.38-0.52
+wall RTF, 2 threads         bf16 0.114-0.119 /        0.32-3.9 (OpenMP stalls; doc 0.18)
+                            0.081-0.084 /
+                            0.085-0.091; float32
+                            0.162 / 0.124 / 0.127
+wall RTF, 1 thread          bf16 0.152 / 0.130 /      0.38-0.52
                             0.138
-peak RSS, load + synth      426-434 MB bf16,          600-645 MB
-                            468 MB float32
+peak RSS, load + synth      426-437 MB bf16,          600-645 MB
+                            482 MB float32
 ==========================  ========================  ================================
 
 About 1/3 of the CPU time is the acoustic model (its decoder's step loop: ~1.3 ms per
