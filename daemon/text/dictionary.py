@@ -31,7 +31,9 @@ from pypinyin.pinyin_dict import pinyin_dict
 #: Code point -> pypinyin's readings (comma-separated) of every character it can read.
 CHAR_READINGS: dict[int, str] = pinyin_dict
 
-#: One entry of phrases_dict.json: ``"银行": [["yín"], ["háng", "xíng"]]``.
+#: One entry of phrases_dict.json: ``"银行": [["yín"], ["háng", "xíng"]]``. Read entry by
+#: entry with these patterns, not ``json.loads``: that would first build the whole ~45 MB
+#: dict of lists this module exists to avoid, and the process's peak RSS would keep it.
 _ENTRY_RE = re.compile(r'"([^"]+)"\s*:\s*\[((?:\s*\[[^\]]*\]\s*,?)*)\s*\]')
 _FIRST_READING_RE = re.compile(r'\[\s*"([^"]*)"')
 
