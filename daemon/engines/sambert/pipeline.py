@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 import torch
 from torch import Tensor
 
-from .vocoder import CHUNK_STEP, HifiGanGenerator, Stream, context_frames
+from .vocoder import CHUNK_STEP, HifiGanGenerator, Stream
 
 
 def vocode(
@@ -39,7 +39,7 @@ def vocode(
     Call in inference mode.
     """
     frames = mel.shape[0]
-    context = context_frames(vocoder.p)
+    context = vocoder.context
     x = mel.t().unsqueeze(0)
     if pool is None or frames <= 2 * context:
         return vocoder.stream(x, chunk_frames, state, ends=True).reshape(-1)

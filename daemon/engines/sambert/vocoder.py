@@ -94,6 +94,8 @@ class HifiGanGenerator(nn.Module):
             for rk, dil in zip(p.resblock_kernel_sizes, p.resblock_dilations, strict=True):
                 self.conv_blocks.append(ResidualBlock(c_out, rk, dil))
         self.conv_post = CausalConv1d(ch // 2 ** len(p.upsample_scales), p.out_channels, k)
+        self.context = context_frames(p)
+        """Frames of mel back that a frame's waveform depends on (:func:`context_frames`)."""
         self._program: _Program | None = None
 
     def forward(self, mel: Tensor, state: Stream | None = None) -> Tensor:
@@ -204,13 +206,10 @@ class _Program:
             convs.append((c.weight, _bias(c.bias, c.out_channels), int(c.dilation[0]), conv.pad))
 
         reps = [cast(nn.Sequential, seq)[2] for seq in gen.repeat_upsamples]
-        # Derived from the float32 weights, before the generator is converted in place
-        # (not copied: one set of weights in memory).
         polys = [
             _polyphase(cast(CausalConv1d, rep).conv1d, scale)
             for rep, scale in zip(reps, p.upsample_scales, strict=False)
         ]
-        gen.to(dtype)
         add(gen.conv_pre)
         nk = len(p.resblock_kernel_sizes)
         ups = [cast(nn.Sequential, seq)[1] for seq in gen.transpose_upsamples]
