@@ -11,7 +11,7 @@ import ipaddress
 import os
 import socket
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
@@ -20,6 +20,9 @@ from pydantic.dataclasses import dataclass
 _STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 Priority = Literal["low", "normal", "high", "critical"]
+#: What the sambert vocoder computes in (``auto``: bfloat16 where the CPU has it natively).
+Precision = Literal["auto", "float32", "bfloat16"]
+PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 
 
 class ConfigError(Exception):
@@ -91,7 +94,7 @@ class EngineSettings:
     """Threads each synthesis may use; keep synthesis.max_concurrent x threads <= cores."""
     emotions: dict[str, list[str]] | None = None
     """sambert: emotions per voice, overriding the defaults."""
-    precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    precision: Precision = "auto"
     """sambert: what the vocoder computes in. bfloat16 is ~1.6x faster where the CPU has
     native bf16 (avx512_bf16, AMX, Arm bf16) at ~35 dB SNR against float32; auto picks it
     there and float32 elsewhere. float32 reproduces the reference to ~1e-6."""

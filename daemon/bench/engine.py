@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from daemon.engines import create_engine
-from daemon.settings import EngineSettings
+from daemon.settings import PRECISIONS, EngineSettings
 from daemon.text import normalize, split_sentences
 
 #: Everyday announcements of about 10, 50 and 200 characters.
@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache-dir", required=True)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto")
     args = parser.parse_args()
     engine = create_engine(
         EngineSettings(

@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 import platform
 from pathlib import Path
-from typing import Literal
 
 import torch
 
+from daemon.settings import PRECISIONS
+
 logger = logging.getLogger(__name__)
 
-Precision = Literal["auto", "float32", "bfloat16"]
-PRECISIONS: tuple[Precision, ...] = ("auto", "float32", "bfloat16")
 
 #: /proc/cpuinfo flags (x86 ``flags``, Arm ``Features``) of native bf16 dot products.
 _BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
