@@ -145,12 +145,24 @@ class VarRnnARPredictor(nn.Module):
 
     def infer(self, cond: Tensor) -> Tensor:
         """``cond`` is ``[T, C]``; returns ``[T]`` log-duration predictions."""
-        x = cond.new_zeros((1, 1, 1))
-        state: tuple[Tensor, Tensor] | None = None
+        lstm = self.lstm
+        # One cell call per layer and step: nn.LSTM costs ~3x that on one-step inputs.
+        layers = [
+            [
+                getattr(lstm, f"{name}_l{i}")
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            ]
+            for i in range(lstm.num_layers)
+        ]
+        zeros = cond.new_zeros((1, lstm.hidden_size))
+        state = [(zeros, zeros)] * lstm.num_layers
+        x = cond.new_zeros((1, 1))
         outs = []
         for i in range(cond.shape[0]):
-            step = torch.cat([self.prenet(x), cond[i : i + 1].unsqueeze(0)], dim=-1)
-            h, state = self.lstm(step, state)
+            h = torch.cat([self.prenet(x), cond[i : i + 1]], dim=-1)
+            for layer, weights in enumerate(layers):
+                state[layer] = torch.lstm_cell(h, state[layer], *weights)
+                h = state[layer][0]
             x = F.relu(self.fc(h))
             outs.append(x.reshape(1))
         return torch.cat(outs) if outs else cond.new_zeros(0)

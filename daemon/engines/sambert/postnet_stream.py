@@ -23,32 +23,24 @@ if TYPE_CHECKING:
 
 class _FsmnLayerStream:
     def __init__(self, ffn: FeedForwardNet, memory: MemoryBlockV2, residual: bool) -> None:
-        # The feed-forward's kernel-1 convs as matrix products: on short blocks torch
-        # takes its slow generic conv path for them (~150 us a call).
-        self.w1 = ffn.w_1.weight[:, :, 0]
-        self.b1 = cast(Tensor, ffn.w_1.bias)[:, None]
-        self.w2 = ffn.w_2.weight[:, :, 0]
+        self.ffn = ffn
         self.conv = memory.conv_dw
         self.left, self.right = memory.pad
         self.residual = residual
         self.ffn_out: Tensor | None = None  # [1, C, left + pending (+ look-ahead)]
         self.inputs: Tensor | None = None  # [1, C_in, pending]: the residual's inputs
 
-    def _ffn(self, x: Tensor) -> Tensor:
-        h = torch.addmm(self.b1, self.w1, x[0]).relu_()
-        return torch.mm(self.w2, h).unsqueeze(0)
-
     def push(self, x: Tensor, final: bool) -> Tensor:
         """New input frames ``[1, C_in, n]`` -> the output frames now final ``[1, C, k]``."""
         if x.shape[-1] == 0 and (self.ffn_out is None or not final):
             return x.new_zeros((1, self.conv.out_channels, 0))  # nothing new to compute
         if self.ffn_out is None or self.inputs is None:
-            y = torch.nn.functional.pad(self._ffn(x), (self.left, 0))
+            y = torch.nn.functional.pad(self.ffn(x), (self.left, 0))
             inputs = x
         elif x.shape[-1] == 0:
             y, inputs = self.ffn_out, self.inputs
         else:
-            y = torch.cat([self.ffn_out, self._ffn(x)], dim=-1)
+            y = torch.cat([self.ffn_out, self.ffn(x)], dim=-1)
             inputs = torch.cat([self.inputs, x], dim=-1)
         pending = inputs.shape[-1]
         if final:
