@@ -92,13 +92,14 @@ class PositionwiseConvFeedForward(nn.Module):
 
 
 def _conv_rows(conv: nn.Conv1d, x: Tensor) -> Tensor:
-    """``conv`` (stride 1, "same" padding) of time-major ``x`` ``[T, C]``, as one matrix
+    """``conv`` (stride 1, no dilation) of time-major ``x`` ``[T, C]``, as one matrix
     product of each frame's window (im2col): for one short utterance, torch would take
     its slow generic conv path (~370 us a call at the stock size, 10x this)."""
     k = conv.kernel_size[0]
     pad = cast(int, conv.padding[0])
-    if k > 1:
-        x = F.pad(x, (0, 0, pad, k - 1 - pad)).unfold(0, k, 1).reshape(x.shape[0], -1)
+    if k > 1 or pad:
+        windows = F.pad(x, (0, 0, pad, pad)).unfold(0, k, 1)  # [T', C, k]
+        x = windows.reshape(windows.shape[0], -1)
     return torch.addmm(_bias(conv), x, conv.weight.reshape(conv.out_channels, -1).t())
 
 
