@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -113,3 +114,50 @@ def test_acoustic_errors_stop_the_worker(engine: SambertEngine) -> None:
         pipeline.synthesize(
             blocks(), vocoder, pool, chunk_frames=8, worker_chunk_frames=8, total_frames=8
         )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("head", [True, False])
+def test_short_line_path_matches_reference(
+    tiny_model: Path,
+    golden: dict[str, np.ndarray],
+    monkeypatch: pytest.MonkeyPatch,
+    head: bool,
+) -> None:
+    """Short lines: the worker vocodes the first chunk from the postnet of the decoder's
+    first block (or nothing), then both threads share each chunk of the rest."""
+    monkeypatch.setattr(voice_module, "VOCODER_CHUNK_FRAMES", 8)
+    monkeypatch.setattr(voice_module, "CHUNK_STEP", 8)  # the worker's first chunk
+    monkeypatch.setattr(voice_module, "DECODER_BLOCK_STEPS", 6)
+    monkeypatch.setattr(voice_module, "SHORT_HEAD_MIN_FRAMES", 0 if head else 10**6)
+    heads: list[int] = []
+    real_head = pipeline._head
+
+    def spy(*args: Any) -> torch.Tensor:
+        heads.append(args[3])
+        return real_head(*args)
+
+    monkeypatch.setattr(pipeline, "_head", spy)
+    engine = SambertEngine(str(tiny_model), threads=2, precision="float32")
+    for case in LINES:
+        result = engine.synthesize_symbol_line(
+            str(golden[f"line_{case}"]), str(golden[f"voice_{case}"])
+        )
+        assert result.acoustic.mel.shape[0] < voice_module.PIPELINE_MIN_FRAMES
+        np.testing.assert_allclose(
+            result.acoustic.mel.numpy(), golden[f"mel_{case}"], rtol=0, atol=1e-4
+        )
+        np.testing.assert_allclose(result.wav, golden[f"wav_{case}"], rtol=0, atol=1e-4)
+    assert heads == ([8] * len(LINES) if head else [])
+
+
+def test_postnet_on_a_prefix_gives_its_first_frames_exactly(engine: SambertEngine) -> None:
+    am = engine._voice("zhitian_emo").am
+    lookahead = am.mel_postnet.lookahead
+    assert lookahead > 0
+    dec = torch.randn((40, am.params.num_mels), generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        whole = am.postnet_mel(dec)
+        prefix = am.postnet_mel(dec[:20])
+    exact = 20 - lookahead
+    torch.testing.assert_close(prefix[:exact], whole[:exact], rtol=0, atol=1e-6)
+    assert (prefix[exact] - whole[exact]).abs().max() > 1e-4  # the bound is tight

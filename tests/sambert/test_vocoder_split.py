@@ -76,9 +76,11 @@ def test_a_streams_last_chunk_is_padded_to_a_cached_length(
     seen: list[int] = []
     forward = vocoder.forward
 
-    def recording(mel: torch.Tensor, state: Stream | None = None) -> torch.Tensor:
+    def recording(
+        mel: torch.Tensor, state: Stream | None = None, pool: ThreadPoolExecutor | None = None
+    ) -> torch.Tensor:
         seen.append(mel.shape[-1])
-        return forward(mel, state)
+        return forward(mel, state, pool)
 
     monkeypatch.setattr(vocoder, "forward", recording)
     mel = _mel(vocoder, frames).t().unsqueeze(0)
@@ -86,3 +88,35 @@ def test_a_streams_last_chunk_is_padded_to_a_cached_length(
         wav = vocoder.stream(mel, 64, ends=True)
     assert seen == lengths
     assert wav.shape[-1] == frames * vocoder.p.hop_size
+
+
+@pytest.mark.parametrize("chunk", [8, 64])
+def test_chunks_on_two_threads_equal_one_thread(
+    vocoder: HifiGanGenerator, pool: ThreadPoolExecutor, chunk: int
+) -> None:
+    """The residual blocks shared out per stage: the same operations in the same order."""
+    mel = _mel(vocoder, 75, seed=3).t().unsqueeze(0)
+    state_one: Stream = []
+    state_two: Stream = []
+    with torch.inference_mode():
+        one = [vocoder.stream(mel[:, :, :40], chunk, state_one)]
+        two = [vocoder.stream(mel[:, :, :40], chunk, state_two, pool=pool)]
+        one.append(vocoder.stream(mel[:, :, 40:], chunk, state_one, ends=True))
+        two.append(vocoder.stream(mel[:, :, 40:], chunk, state_two, ends=True, pool=pool))
+    assert torch.equal(torch.cat(two, -1), torch.cat(one, -1))
+    assert all(torch.equal(a, b) for a, b in zip(state_one, state_two, strict=True))
+    assert torch.cat(one, -1).abs().max() > 0.1  # not a silent comparison
+
+
+def test_a_worker_error_in_a_shared_chunk_reaches_the_caller(
+    vocoder: HifiGanGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = ThreadPoolExecutor(max_workers=1)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("worker broke")
+
+    monkeypatch.setattr(broken, "submit", lambda *a, **k: ThreadPoolExecutor.submit(broken, fail))
+    mel = _mel(vocoder, 10).t().unsqueeze(0)
+    with broken, torch.inference_mode(), pytest.raises(RuntimeError, match="worker broke"):
+        vocoder.stream(mel, 8, pool=broken)

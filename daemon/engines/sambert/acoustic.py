@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F  # noqa: N812 - the torch idiom
@@ -19,6 +20,7 @@ from torch import Tensor, nn
 from .am_layers import (
     FFTBlock,
     FsmnEncoderV2,
+    MemoryBlockV2,
     PNCABlock,
     Prenet,
     dur_inv_timescales,
@@ -243,6 +245,13 @@ class PostNet(nn.Module):
         out: Tensor = self.fc(h[0])
         return out
 
+    @property
+    def lookahead(self) -> int:
+        """Frames after a frame that its output depends on (the memory blocks' right
+        windows add up; the LSTM only looks back): run on the first ``n`` frames of a
+        sequence, the postnet gives its first ``n - lookahead`` frames exactly."""
+        return sum(max(0, cast(MemoryBlockV2, m).pad[1]) for m in self.fsmn.memory_block_lst)
+
 
 @dataclass(frozen=True)
 class AcousticOutput:
@@ -314,16 +323,28 @@ class SambertAcousticModel(nn.Module):
             return
         post = PostnetStream(self.mel_postnet)
         done = 0
+        for dec in self.iter_decoder(plan, block_steps):
+            done += dec.shape[0]
+            yield post.push(dec, final=done == plan.frames)
+
+    def iter_decoder(self, plan: AcousticPlan, block_steps: int) -> Iterator[Tensor]:
+        """The decoder's frames ``[n, num_mels]`` before the postnet, ``block_steps``
+        steps at a time (the last block may be shorter)."""
+        done = 0
         for steps_out in self._prepared().iter_decode(plan.memory.numpy(), plan.band, block_steps):
             dec = torch.from_numpy(steps_out).reshape(-1, self.params.num_mels)
             dec = dec[: plan.frames - done]
             done += dec.shape[0]
-            yield post.push(dec, final=done == plan.frames)
+            yield dec
 
     def infer_mel(self, plan: AcousticPlan) -> Tensor:
         """The whole mel of ``plan`` at once."""
         steps_out = self._prepared().decode(plan.memory.numpy(), plan.band)
         dec = torch.from_numpy(steps_out).reshape(-1, self.params.num_mels)[: plan.frames]
+        return self.postnet_mel(dec)
+
+    def postnet_mel(self, dec: Tensor) -> Tensor:
+        """The decoder's whole output ``[frames, num_mels]`` -> the final mel."""
         mel: Tensor = self.mel_postnet(dec) + dec
         return mel
 

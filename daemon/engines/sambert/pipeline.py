@@ -1,14 +1,18 @@
-"""One line on two threads: the vocoder beside the acoustic model, then split in time.
+"""One line on two threads: the vocoder beside the acoustic model, then split.
 
 The acoustic model (one thread: a long chain of tiny ops) takes ~1/3 of the work, the
 vocoder the rest. For long lines the calling thread runs the acoustic model and hands
 each finished block of mel frames to the worker, which vocodes them as they come
-(:func:`synthesize`). Whatever is left when the acoustic model is done, or a short
-line's whole mel, is cut in two (:func:`vocode`): the calling thread carries the stream
-on through the first part while the worker vocodes the second from a fresh stream that
-starts :func:`~.vocoder.context_frames` early. Every layer is causal with a finite
-reach, so that second part's samples are exactly those of one continuous stream, and
-each thread runs long convolutions with no hand-off in between.
+(:func:`synthesize`). Whatever is left when the acoustic model is done is cut in two
+(:func:`vocode`): the calling thread carries the stream on through the first part while
+the worker vocodes the second from a fresh stream that starts
+:func:`~.vocoder.context_frames` early. Every layer is causal with a finite reach, so
+that second part's samples are exactly those of one continuous stream, and each thread
+runs long convolutions with no hand-off in between.
+
+Short lines (:func:`synthesize_short`) have too little left for that cut to pay off
+(the recomputed context, two padded ends): the worker vocodes their first chunk while
+the decoder runs, then both threads share each chunk of the rest, stage by stage.
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from .vocoder import CHUNK_STEP, HifiGanGenerator, Stream
+
+if TYPE_CHECKING:
+    from .acoustic import AcousticPlan, SambertAcousticModel
 
 
 def vocode(
@@ -177,3 +185,57 @@ def synthesize(
         feed.stop()
         raise
     return torch.cat(mels), feed.finish()
+
+
+def synthesize_short(
+    am: SambertAcousticModel,
+    plan: AcousticPlan,
+    vocoder: HifiGanGenerator,
+    pool: ThreadPoolExecutor,
+    *,
+    chunk_frames: int,
+    head_steps: int,
+    head_frames: int,
+) -> tuple[Tensor, Tensor]:
+    """A line too short for :func:`synthesize`: mel ``[frames, num_mels]`` and float32
+    waveform ``[frames * hop]``.
+
+    The worker vocodes the line's first ``head_frames`` while the decoder goes on: the
+    postnet run on the decoder's first ``head_steps`` steps already gives them exactly
+    (its look-ahead is short), and the worker runs it too. Then the whole postnet, and
+    the rest of the stream on both threads (each stage's residual blocks split, see
+    :meth:`~.vocoder.HifiGanGenerator.forward`): no frame is vocoded twice, and only the
+    stream's last chunk is padded. Call in inference mode.
+    """
+    state: Stream = []
+    head: Future[Tensor] | None = None
+    blocks = []
+    try:
+        for dec in am.iter_decoder(plan, head_steps):
+            blocks.append(dec)
+            ready = dec.shape[0] - am.mel_postnet.lookahead
+            if len(blocks) == 1 and 0 < head_frames <= ready:
+                head = pool.submit(_head, am, vocoder, dec, head_frames, chunk_frames, state)
+        mel = am.postnet_mel(torch.cat(blocks))
+    except BaseException:
+        if head is not None:
+            wait([head])  # it reads the same tensors
+        raise
+    parts = [] if head is None else [head.result()]
+    rest = mel[head_frames if head is not None else 0 :].t().unsqueeze(0)
+    parts.append(vocoder.stream(rest, chunk_frames, state, ends=True, pool=pool).reshape(-1))
+    return mel, torch.cat(parts).float()
+
+
+def _head(  # noqa: PLR0917 - a worker task's arguments
+    am: SambertAcousticModel,
+    vocoder: HifiGanGenerator,
+    dec: Tensor,
+    frames: int,
+    chunk_frames: int,
+    state: Stream,
+) -> Tensor:
+    """On the worker: the first ``frames`` of the line, from the decoder's first block."""
+    with torch.inference_mode():  # thread-local: enter it on the worker too
+        x = am.postnet_mel(dec)[:frames].t().unsqueeze(0)
+        return vocoder.stream(x, chunk_frames, state).reshape(-1)

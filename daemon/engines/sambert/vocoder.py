@@ -12,9 +12,10 @@ import logging
 import math
 import warnings
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import cast
+from typing import NamedTuple, cast
 
 import torch
 import torch.nn.functional as F  # noqa: N812 - the torch idiom
@@ -98,21 +99,64 @@ class HifiGanGenerator(nn.Module):
         """Frames of mel back that a frame's waveform depends on (:func:`context_frames`)."""
         self._program: _Program | None = None
 
-    def forward(self, mel: Tensor, state: Stream | None = None) -> Tensor:
+    def forward(
+        self, mel: Tensor, state: Stream | None = None, pool: ThreadPoolExecutor | None = None
+    ) -> Tensor:
         """The whole mel at once, or one chunk of a stream (``state``, empty at its
-        start, carries each layer's context to the next chunk)."""
+        start, carries each layer's context to the next chunk). With a ``pool`` (one
+        worker), each stage's residual blocks run on two threads (:meth:`_split`)."""
         if self._program is None:
             raise RuntimeError("HifiGanGenerator.prepare() was not called")
         prog = self._program
-        out, carried = _generator_script()(
-            mel.to(prog.weights[0].dtype),
-            state or prog.zeros,
-            prog.weights, prog.biases, prog.dilations, prog.strides,
-            prog.block_sizes, self.p.negative_slope,
-        )  # fmt: skip
+        mel = mel.to(prog.weights[0].dtype)
+        if pool is not None and len(prog.block_sizes) > 1:
+            out, carried = self._split(mel, state or prog.zeros, pool)
+        else:
+            out, carried = _script().generator(
+                mel, state or prog.zeros, prog.weights, prog.biases, prog.dilations,
+                prog.strides, prog.block_sizes, self.p.negative_slope,
+            )  # fmt: skip
         if state is not None:
             state[:] = carried
         return out
+
+    def _split(
+        self, mel: Tensor, context: list[Tensor], pool: ThreadPoolExecutor
+    ) -> tuple[Tensor, list[Tensor]]:
+        """:func:`_generator` on two threads: a stage's residual blocks share their
+        input, so the last one (the longest kernel: ~half the blocks' work in the stock
+        config) runs on the worker while this thread upsamples and runs the others.
+        Same operations in the same order: the same result."""
+        prog = cast(_Program, self._program)
+        script, slope = _script(), self.p.negative_slope
+        layers = (context, prog.weights, prog.biases, prog.dilations)
+        *mine, theirs = prog.block_sizes
+        x, carried = script.head(mel, context, prog.weights, prog.biases)
+        i = 1
+        for scale in prog.strides:
+            x, tails = script.upsample(x, *layers, i, scale, slope)
+            carried.extend(tails)
+            i += len(tails)
+            worker = pool.submit(
+                _inference, script.residual_block, x, *layers, i + sum(mine), theirs, slope
+            )
+            try:
+                total = torch.zeros_like(x)
+                for size in mine:
+                    h, tails = script.residual_block(x, *layers, i, size, slope)
+                    carried.extend(tails)
+                    i += size
+                    total = total + h
+            except BaseException:
+                wait([worker])  # it reads the same tensors
+                raise
+            h, tails = worker.result()
+            carried.extend(tails)
+            i += theirs
+            x = (total + h) / len(prog.block_sizes)
+        out, tails = script.tail_conv(x, *layers, i)
+        carried.extend(tails)
+        return out, carried
 
     def prepare(self, dtype: torch.dtype = torch.float32) -> None:
         """Gather the weights in the order :func:`_generator` uses them, computing in
@@ -123,7 +167,7 @@ class HifiGanGenerator(nn.Module):
         thread-safe)."""
         if self._program is not None:
             raise RuntimeError("HifiGanGenerator.prepare() called twice")
-        _generator_script()
+        _script()
         self._program = _Program.of(self, dtype)
         with torch.no_grad():
             for param in self.parameters():
@@ -135,7 +179,13 @@ class HifiGanGenerator(nn.Module):
         return self._program.weights[0].dtype if self._program else torch.float32
 
     def stream(
-        self, mel: Tensor, chunk_frames: int, state: Stream | None = None, *, ends: bool = False
+        self,
+        mel: Tensor,
+        chunk_frames: int,
+        state: Stream | None = None,
+        *,
+        ends: bool = False,
+        pool: ThreadPoolExecutor | None = None,
     ) -> Tensor:
         """Same output as :meth:`forward`, computed at most ``chunk_frames`` at a time.
 
@@ -147,7 +197,7 @@ class HifiGanGenerator(nn.Module):
         chunk follows, so the last one is padded with zeros (which only later samples
         could hear) to a multiple of :data:`CHUNK_STEP`, a length whose compiled kernels
         are already cached. Takes and returns float32 whatever :attr:`dtype` the
-        generator computes in.
+        generator computes in. ``pool``: each chunk on two threads (see :meth:`forward`).
         """
         if state is None:
             state = []
@@ -155,7 +205,7 @@ class HifiGanGenerator(nn.Module):
         if ends and chunk_frames >= CHUNK_STEP and frames % CHUNK_STEP:
             mel = F.pad(mel, (0, CHUNK_STEP - frames % CHUNK_STEP))
         size = chunk_frames
-        parts = [self(mel[:, :, i : i + size], state) for i in range(0, mel.shape[-1], size)]
+        parts = [self(mel[:, :, i : i + size], state, pool) for i in range(0, mel.shape[-1], size)]
         return torch.cat(parts, dim=-1)[:, :, : frames * self.p.hop_size].float()
 
 
@@ -310,70 +360,142 @@ def _generator(  # noqa: PLR0917 - TorchScript functions take no keyword-only ar
     loop on the other thread holds most of the time (eager ops would wait for it, and
     interrupt it, op by op).
     """
-    carried: list[Tensor] = []
-    x = mel.unsqueeze(2).contiguous(memory_format=torch.channels_last)
-    carried.append(_tail(x, context[0]))
-    x = _conv(x, context[0], weights[0], biases[0], dilations[0])
+    x, carried = _head(mel, context, weights, biases)
     i = 1
     for scale in strides:
-        x = torch.sin(x) + x
-        a = F.leaky_relu(x, slope)
-        # Transposed conv: the previous chunk's overhang joins the start of the output.
-        up = F.conv_transpose2d(a, weights[i], biases[i], [1, scale])
-        n = context[i].shape[-1]
-        if n > 0:
-            up[:, :, :, :n].add_(context[i])
-            tail = up[:, :, :, up.shape[-1] - n :] - biases[i][None, :, None, None]
-            carried.append(tail.clone())
-            up = up[:, :, :, : up.shape[-1] - n]
-        else:
-            carried.append(context[i])
-        i += 1
-        if dilations[i] < 0:  # polyphase: leaky_relu commutes with nearest upsampling
-            carried.append(_tail(a, context[i]))
-            y = _conv(a, context[i], weights[i], biases[i], 1)
-            # Channels-last, [1, s*c, 1, t] phase-major is already [1, c, 1, t*s] in memory.
-            c_out, t = y.shape[1] // scale, y.shape[-1]
-            rep = y.permute(0, 2, 3, 1).reshape(1, 1, t * scale, c_out).permute(0, 3, 1, 2)
-            x = rep + up[:, :, :, : rep.shape[-1]]
-            i += 1
-        else:
-            x = up
+        x, tails = _upsample(x, context, weights, biases, dilations, i, scale, slope)
+        carried.extend(tails)
+        i += len(tails)
         # The parallel residual blocks share their input; their mean, in order.
         total = torch.zeros_like(x)
         for size in block_sizes:
-            h = x
-            for _ in range(size // 2):
-                a = F.leaky_relu(h, slope)
-                carried.append(_tail(a, context[i]))
-                b = F.leaky_relu(_conv(a, context[i], weights[i], biases[i], dilations[i]), slope)
-                carried.append(_tail(b, context[i + 1]))
-                h = _conv(b, context[i + 1], weights[i + 1], biases[i + 1], dilations[i + 1]) + h
-                i += 2
+            h, tails = _residual_block(x, context, weights, biases, dilations, i, size, slope)
+            carried.extend(tails)
+            i += size
             total = total + h
         x = total / len(block_sizes)
+    out, tails = _tail_conv(x, context, weights, biases, dilations, i)
+    carried.extend(tails)
+    return out, carried
+
+
+def _head(
+    mel: Tensor, context: list[Tensor], weights: list[Tensor], biases: list[Tensor]
+) -> tuple[Tensor, list[Tensor]]:
+    """conv_pre on the mel chunk: its output and carried context."""
+    x = mel.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+    tail = _tail(x, context[0])
+    return _conv(x, context[0], weights[0], biases[0], 1), [tail]
+
+
+def _upsample(  # noqa: PLR0917
+    x: Tensor,
+    context: list[Tensor],
+    weights: list[Tensor],
+    biases: list[Tensor],
+    dilations: list[int],
+    i: int,
+    scale: int,
+    slope: float,
+) -> tuple[Tensor, list[Tensor]]:
+    """A stage's upsampling, its layers from ``i`` on: output and carried contexts."""
+    carried: list[Tensor] = []
+    x = torch.sin(x) + x
+    a = F.leaky_relu(x, slope)
+    # Transposed conv: the previous chunk's overhang joins the start of the output.
+    up = F.conv_transpose2d(a, weights[i], biases[i], [1, scale])
+    n = context[i].shape[-1]
+    if n > 0:
+        up[:, :, :, :n].add_(context[i])
+        tail = up[:, :, :, up.shape[-1] - n :] - biases[i][None, :, None, None]
+        carried.append(tail.clone())
+        up = up[:, :, :, : up.shape[-1] - n]
+    else:
+        carried.append(context[i])
+    i += 1
+    if i < len(dilations) and dilations[i] < 0:  # polyphase: leaky_relu commutes with it
+        carried.append(_tail(a, context[i]))
+        y = _conv(a, context[i], weights[i], biases[i], 1)
+        # Channels-last, [1, s*c, 1, t] phase-major is already [1, c, 1, t*s] in memory.
+        c_out, t = y.shape[1] // scale, y.shape[-1]
+        rep = y.permute(0, 2, 3, 1).reshape(1, 1, t * scale, c_out).permute(0, 3, 1, 2)
+        return rep + up[:, :, :, : rep.shape[-1]], carried
+    return up, carried
+
+
+def _residual_block(  # noqa: PLR0917
+    x: Tensor,
+    context: list[Tensor],
+    weights: list[Tensor],
+    biases: list[Tensor],
+    dilations: list[int],
+    i: int,
+    size: int,
+    slope: float,
+) -> tuple[Tensor, list[Tensor]]:
+    """One residual block, its ``size`` convs from ``i`` on: output and carried contexts."""
+    carried: list[Tensor] = []
+    h = x
+    for _ in range(size // 2):
+        a = F.leaky_relu(h, slope)
+        carried.append(_tail(a, context[i]))
+        b = F.leaky_relu(_conv(a, context[i], weights[i], biases[i], dilations[i]), slope)
+        carried.append(_tail(b, context[i + 1]))
+        h = _conv(b, context[i + 1], weights[i + 1], biases[i + 1], dilations[i + 1]) + h
+        i += 2
+    return h, carried
+
+
+def _tail_conv(  # noqa: PLR0917
+    x: Tensor,
+    context: list[Tensor],
+    weights: list[Tensor],
+    biases: list[Tensor],
+    dilations: list[int],
+    i: int,
+) -> tuple[Tensor, list[Tensor]]:
+    """conv_post: the waveform ``[1, 1, samples]`` and its carried context."""
     # The reference's final activation is F.leaky_relu's default slope (0.01).
     a = F.leaky_relu(x, 0.01)
-    carried.append(_tail(a, context[i]))
+    tail = _tail(a, context[i])
     out = torch.tanh(_conv(a, context[i], weights[i], biases[i], dilations[i]))
-    return out.reshape(1, out.shape[1], -1), carried
+    return out.reshape(1, out.shape[1], -1), [tail]
+
+
+class _Script(NamedTuple):
+    """:func:`_generator` and its parts, compiled (or eager where TorchScript fails)."""
+
+    generator: Callable[..., tuple[Tensor, list[Tensor]]]
+    head: Callable[..., tuple[Tensor, list[Tensor]]]
+    upsample: Callable[..., tuple[Tensor, list[Tensor]]]
+    residual_block: Callable[..., tuple[Tensor, list[Tensor]]]
+    tail_conv: Callable[..., tuple[Tensor, list[Tensor]]]
 
 
 @functools.cache
-def _generator_script() -> Callable[..., tuple[Tensor, list[Tensor]]]:
-    """:func:`_generator`, compiled on first use (eager if TorchScript is unavailable).
+def _script() -> _Script:
+    """:func:`_generator` and its parts, compiled on first use (eager if TorchScript is
+    unavailable); the parts serve :meth:`HifiGanGenerator.forward` on two threads.
 
     TorchScript is deprecated in favour of torch.compile, which needs a C++ toolchain at
     run time; the pinned torch still has it, and its interpreter releases the GIL.
     """
+    eager = _Script(_generator, _head, _upsample, _residual_block, _tail_conv)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            scripted = torch.jit.script(_generator)
+            return _Script(*(torch.jit.script(f) for f in eager))
     except Exception as exc:  # any failure: the same maths, eager
         logger.warning("TorchScript unavailable (%s): the vocoder runs eager", exc)
-        return _generator
-    return cast(Callable[..., tuple[Tensor, list[Tensor]]], scripted)
+        return eager
+
+
+def _inference(
+    function: Callable[..., tuple[Tensor, list[Tensor]]], *args: object
+) -> tuple[Tensor, list[Tensor]]:
+    """``function(*args)`` in inference mode (thread-local: entered on the worker too)."""
+    with torch.inference_mode():
+        return function(*args)
 
 
 def fuse_weight_norm(state: Mapping[str, Tensor]) -> dict[str, Tensor]:

@@ -19,7 +19,7 @@ from .config import VoiceFiles
 from .errors import ModelError
 from .ling_units import EncodedLine, LinguisticUnits
 from .params import AmParams, VocoderParams
-from .vocoder import HifiGanGenerator, fuse_weight_norm
+from .vocoder import CHUNK_STEP, HifiGanGenerator, fuse_weight_norm
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +30,19 @@ VOCODER_CHUNK_FRAMES = 64
 #: Largest chunk the worker vocodes while the acoustic model runs (see pipeline).
 WORKER_CHUNK_FRAMES = 64
 
-#: Shorter lines (4 s) run the acoustic model, then the vocoder split over both threads:
-#: their worker overlap is too short to pay for the streamed postnet and the hand-over.
+#: Shorter lines (4 s) stream the postnet once only, for the worker's first chunk, and
+#: vocode the rest after the decoder with each chunk on both threads
+#: (:func:`.pipeline.synthesize_short`): streaming the postnet block by block, and the
+#: worker's chunks ending after the decoder, would cost them more than it overlaps.
 PIPELINE_MIN_FRAMES = 320
 
 #: Decoder steps per mel block handed to the vocoder thread (48 frames at r=3): small
 #: enough to start the vocoder early, large enough to keep per-block overheads low.
 DECODER_BLOCK_STEPS = 16
+
+#: Shorter lines vocode all their frames after the decoder: the worker's first chunk
+#: (~40 ms) would outlast the rest of their decoding and hold up the calling thread.
+SHORT_HEAD_MIN_FRAMES = 120
 
 #: Training-only modules a checkpoint may carry that inference never uses.
 _TRAINING_ONLY_PREFIXES = ("align_attention.",)
@@ -118,10 +124,19 @@ class Voice:
             if plan.frames == 0:
                 empty = torch.zeros((0, self.am_params.num_mels))
                 return LineResult(plan.output(empty), np.zeros(0, dtype=np.float32))
-            if self._pool is None or plan.frames < PIPELINE_MIN_FRAMES:
+            if self._pool is None:
                 mel = self.am.infer_mel(plan)
-                wav = pipeline.vocode(
-                    self.vocoder, mel, self._pool, chunk_frames=VOCODER_CHUNK_FRAMES
+                wav = self.vocoder.stream(mel.t().unsqueeze(0), VOCODER_CHUNK_FRAMES, ends=True)
+                wav = wav.reshape(-1)
+            elif plan.frames < PIPELINE_MIN_FRAMES:
+                mel, wav = pipeline.synthesize_short(
+                    self.am,
+                    plan,
+                    self.vocoder,
+                    self._pool,
+                    chunk_frames=VOCODER_CHUNK_FRAMES,
+                    head_steps=DECODER_BLOCK_STEPS,
+                    head_frames=CHUNK_STEP if plan.frames >= SHORT_HEAD_MIN_FRAMES else 0,
                 )
             else:
                 blocks = self.am.iter_mel(plan, DECODER_BLOCK_STEPS)
