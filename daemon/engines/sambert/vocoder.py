@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import NamedTuple, cast
+from typing import NamedTuple, TypeVar, cast
 
 import torch
 import torch.nn.functional as F  # noqa: N812 - the torch idiom
@@ -24,6 +24,9 @@ from torch import Tensor, nn
 from .params import VocoderParams
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+_U = TypeVar("_U")
 
 #: Carried context of a chunked run (see :func:`_generator`); an empty list starts one.
 Stream = list[Tensor]
@@ -123,10 +126,10 @@ class HifiGanGenerator(nn.Module):
     def _split(
         self, mel: Tensor, context: list[Tensor], pool: ThreadPoolExecutor
     ) -> tuple[Tensor, list[Tensor]]:
-        """:func:`_generator` on two threads: a stage's residual blocks share their
-        input, so the last one (the longest kernel: ~half the blocks' work in the stock
-        config) runs on the worker while this thread upsamples and runs the others.
-        Same operations in the same order: the same result."""
+        """:func:`_generator` on two threads, stage by stage: the upsampling's polyphase
+        conv (about as much work as its transposed conv) and the last residual block
+        (the longest kernel: ~half the blocks' work in the stock config) run on the
+        worker, the rest here. Same operations in the same order: the same result."""
         prog = cast(_Program, self._program)
         script, slope = _script(), self.p.negative_slope
         layers = (context, prog.weights, prog.biases, prog.dilations)
@@ -134,29 +137,46 @@ class HifiGanGenerator(nn.Module):
         x, carried = script.head(mel, context, prog.weights, prog.biases)
         i = 1
         for scale in prog.strides:
-            x, tails = script.upsample(x, *layers, i, scale, slope)
+            a = script.activate(x, slope)
+            if prog.dilations[i + 1] < 0:  # a polyphase conv beside the transposed one
+                (up, tails), (rep, rep_tails) = _beside(
+                    pool,
+                    functools.partial(script.transposed, a, *layers[:3], i, scale),
+                    functools.partial(script.repeated, a, *layers[:3], i + 1, scale),
+                )
+                x = rep + up[:, :, :, : rep.shape[-1]]
+                tails = tails + rep_tails
+            else:
+                x, tails = script.transposed(a, *layers[:3], i, scale)
             carried.extend(tails)
             i += len(tails)
-            worker = pool.submit(
-                _inference, script.residual_block, x, *layers, i + sum(mine), theirs, slope
+            (total, tails), (h, their_tails) = _beside(
+                pool,
+                functools.partial(self._blocks, x, layers, i, mine),
+                functools.partial(script.residual_block, x, *layers, i + sum(mine), theirs, slope),
             )
-            try:
-                total = torch.zeros_like(x)
-                for size in mine:
-                    h, tails = script.residual_block(x, *layers, i, size, slope)
-                    carried.extend(tails)
-                    i += size
-                    total = total + h
-            except BaseException:
-                wait([worker])  # it reads the same tensors
-                raise
-            h, tails = worker.result()
-            carried.extend(tails)
-            i += theirs
+            carried.extend(tails + their_tails)
+            i += sum(prog.block_sizes)
             x = (total + h) / len(prog.block_sizes)
         out, tails = script.tail_conv(x, *layers, i)
         carried.extend(tails)
         return out, carried
+
+    def _blocks(
+        self,
+        x: Tensor,
+        layers: tuple[list[Tensor], list[Tensor], list[Tensor], list[int]],
+        i: int,
+        sizes: list[int],
+    ) -> tuple[Tensor, list[Tensor]]:
+        """Residual blocks of ``sizes`` convs from ``i`` on: their sum and contexts."""
+        total, carried = torch.zeros_like(x), []
+        for size in sizes:
+            h, tails = _script().residual_block(x, *layers, i, size, self.p.negative_slope)
+            carried.extend(tails)
+            i += size
+            total = total + h
+        return total, carried
 
     def prepare(self, dtype: torch.dtype = torch.float32) -> None:
         """Gather the weights in the order :func:`_generator` uses them, computing in
@@ -399,28 +419,55 @@ def _upsample(  # noqa: PLR0917
     slope: float,
 ) -> tuple[Tensor, list[Tensor]]:
     """A stage's upsampling, its layers from ``i`` on: output and carried contexts."""
-    carried: list[Tensor] = []
-    x = torch.sin(x) + x
-    a = F.leaky_relu(x, slope)
-    # Transposed conv: the previous chunk's overhang joins the start of the output.
-    up = F.conv_transpose2d(a, weights[i], biases[i], [1, scale])
-    n = context[i].shape[-1]
-    if n > 0:
-        up[:, :, :, :n].add_(context[i])
-        tail = up[:, :, :, up.shape[-1] - n :] - biases[i][None, :, None, None]
-        carried.append(tail.clone())
-        up = up[:, :, :, : up.shape[-1] - n]
-    else:
-        carried.append(context[i])
-    i += 1
-    if i < len(dilations) and dilations[i] < 0:  # polyphase: leaky_relu commutes with it
-        carried.append(_tail(a, context[i]))
-        y = _conv(a, context[i], weights[i], biases[i], 1)
-        # Channels-last, [1, s*c, 1, t] phase-major is already [1, c, 1, t*s] in memory.
-        c_out, t = y.shape[1] // scale, y.shape[-1]
-        rep = y.permute(0, 2, 3, 1).reshape(1, 1, t * scale, c_out).permute(0, 3, 1, 2)
+    a = _activate(x, slope)
+    up, carried = _transposed(a, context, weights, biases, i, scale)
+    if i + 1 < len(dilations) and dilations[i + 1] < 0:
+        rep, tails = _repeated(a, context, weights, biases, i + 1, scale)
+        carried.extend(tails)
         return rep + up[:, :, :, : rep.shape[-1]], carried
     return up, carried
+
+
+def _activate(x: Tensor, slope: float) -> Tensor:
+    """The upsampling's input activation (the reference's snake-like sin, then leaky)."""
+    return F.leaky_relu(torch.sin(x) + x, slope)
+
+
+def _transposed(  # noqa: PLR0917
+    a: Tensor,
+    context: list[Tensor],
+    weights: list[Tensor],
+    biases: list[Tensor],
+    i: int,
+    scale: int,
+) -> tuple[Tensor, list[Tensor]]:
+    """The transposed conv ``i``: the previous chunk's overhang joins the start of its
+    output, and its own overhang is carried."""
+    up = F.conv_transpose2d(a, weights[i], biases[i], [1, scale])
+    n = context[i].shape[-1]
+    if n == 0:
+        return up, [context[i]]
+    up[:, :, :, :n].add_(context[i])
+    tail = up[:, :, :, up.shape[-1] - n :] - biases[i][None, :, None, None]
+    return up[:, :, :, : up.shape[-1] - n], [tail.clone()]
+
+
+def _repeated(  # noqa: PLR0917
+    a: Tensor,
+    context: list[Tensor],
+    weights: list[Tensor],
+    biases: list[Tensor],
+    i: int,
+    scale: int,
+) -> tuple[Tensor, list[Tensor]]:
+    """Nearest upsampling then conv ``i``, as its polyphase conv at the low rate
+    (leaky_relu commutes with nearest upsampling)."""
+    tail = _tail(a, context[i])
+    y = _conv(a, context[i], weights[i], biases[i], 1)
+    # Channels-last, [1, s*c, 1, t] phase-major is already [1, c, 1, t*s] in memory.
+    c_out, t = y.shape[1] // scale, y.shape[-1]
+    rep = y.permute(0, 2, 3, 1).reshape(1, 1, t * scale, c_out).permute(0, 3, 1, 2)
+    return rep, [tail]
 
 
 def _residual_block(  # noqa: PLR0917
@@ -462,12 +509,17 @@ def _tail_conv(  # noqa: PLR0917
     return out.reshape(1, out.shape[1], -1), [tail]
 
 
+SPLIT_UP = True
+
+
 class _Script(NamedTuple):
     """:func:`_generator` and its parts, compiled (or eager where TorchScript fails)."""
 
     generator: Callable[..., tuple[Tensor, list[Tensor]]]
     head: Callable[..., tuple[Tensor, list[Tensor]]]
-    upsample: Callable[..., tuple[Tensor, list[Tensor]]]
+    activate: Callable[..., Tensor]
+    transposed: Callable[..., tuple[Tensor, list[Tensor]]]
+    repeated: Callable[..., tuple[Tensor, list[Tensor]]]
     residual_block: Callable[..., tuple[Tensor, list[Tensor]]]
     tail_conv: Callable[..., tuple[Tensor, list[Tensor]]]
 
@@ -480,7 +532,9 @@ def _script() -> _Script:
     TorchScript is deprecated in favour of torch.compile, which needs a C++ toolchain at
     run time; the pinned torch still has it, and its interpreter releases the GIL.
     """
-    eager = _Script(_generator, _head, _upsample, _residual_block, _tail_conv)
+    eager = _Script(
+        _generator, _head, _activate, _transposed, _repeated, _residual_block, _tail_conv
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -490,12 +544,23 @@ def _script() -> _Script:
         return eager
 
 
-def _inference(
-    function: Callable[..., tuple[Tensor, list[Tensor]]], *args: object
-) -> tuple[Tensor, list[Tensor]]:
-    """``function(*args)`` in inference mode (thread-local: entered on the worker too)."""
+def _beside(
+    pool: ThreadPoolExecutor, mine: Callable[[], _T], theirs: Callable[[], _U]
+) -> tuple[_T, _U]:
+    """``mine()`` on this thread while the worker runs ``theirs()``; both results."""
+    worker = pool.submit(_inference, theirs)
+    try:
+        result = mine()
+    except BaseException:
+        wait([worker])  # it reads the same tensors
+        raise
+    return result, worker.result()
+
+
+def _inference(function: Callable[[], _U]) -> _U:
+    """``function()`` in inference mode (thread-local: entered on the worker too)."""
     with torch.inference_mode():
-        return function(*args)
+        return function()
 
 
 def fuse_weight_norm(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
