@@ -429,7 +429,7 @@ def _upsample(  # noqa: PLR0917
 
 
 def _activate(x: Tensor, slope: float) -> Tensor:
-    """The upsampling's input activation (the reference's snake-like sin, then leaky)."""
+    """The upsampling's input activation, as the reference: x + sin(x), then leaky ReLU."""
     return F.leaky_relu(torch.sin(x) + x, slope)
 
 
