@@ -31,7 +31,8 @@ Runtime choices (all exact: they change float rounding only, ~1e-6)
   starting from a fresh stream ``context_frames`` early (the vocoder's finite causal
   reach: its samples are exactly those of one stream). Lines under 4 s instead have
   the worker vocode their first chunk while decoding goes on, then share each chunk of
-  the rest per stage (the last residual block on the worker). Each vocoder chunk, or
+  the rest per stage (the polyphase upsampling conv and the last residual block on the
+  worker). Each vocoder chunk, or
   part of one, is one TorchScript call, which runs without the GIL: eager ops on the
   worker waited for the numpy loop on the other thread op by op and slowed it down.
 - The acoustic model's feed-forward convs run as matrix products (torch's generic conv
@@ -53,17 +54,16 @@ KAN-TTS run as modelscope does, torch and kantts only, no frontend)
 ==========================  ========================  ================================
                             ours                      reference
 ==========================  ========================  ================================
-load (engine, 1 voice)      0.46-0.51 s + 0.5-0.56 s  1.7-2.3 s, not warmed up
+load (engine, 1 voice)      0.46-0.47 s + 0.52 s      1.7-2.3 s, not warmed up
                             warm-up
-wall RTF, 2 threads         bf16 0.094-0.105 /        0.32-3.9 (OpenMP stalls; doc 0.18
-                            0.078-0.081 /             for a 5 s line)
-                            0.079-0.081; float32
-                            0.146-0.153 / 0.120-0.123
-                            / 0.119-0.121
+wall RTF, 2 threads         bf16 0.092-0.102 /        0.32-3.9 (OpenMP stalls; doc 0.18
+                            0.078-0.079 /             for a 5 s line)
+                            0.078-0.083; float32
+                            0.149 / 0.113 / 0.115
 wall RTF, 1 thread          bf16 0.163 / 0.136 /      0.38-0.52
                             0.134
-peak RSS, load + synth      443-456 MB bf16,          600-645 MB
-                            494-503 MB float32
+peak RSS, load + synth      441-458 MB bf16,          600-645 MB
+                            494-519 MB float32
 ==========================  ========================  ================================
 
 About 1/3 of the CPU time is the acoustic model (its decoder's step loop: ~1.3 ms per
