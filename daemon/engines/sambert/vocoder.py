@@ -152,7 +152,7 @@ class HifiGanGenerator(nn.Module):
             i += len(tails)
             (total, tails), (h, their_tails) = _beside(
                 pool,
-                functools.partial(self._blocks, x, layers, i, mine),
+                functools.partial(script.residual_blocks, x, *layers, i, mine, slope),
                 functools.partial(script.residual_block, x, *layers, i + sum(mine), theirs, slope),
             )
             carried.extend(tails + their_tails)
@@ -161,22 +161,6 @@ class HifiGanGenerator(nn.Module):
         out, tails = script.tail_conv(x, *layers, i)
         carried.extend(tails)
         return out, carried
-
-    def _blocks(
-        self,
-        x: Tensor,
-        layers: tuple[list[Tensor], list[Tensor], list[Tensor], list[int]],
-        i: int,
-        sizes: list[int],
-    ) -> tuple[Tensor, list[Tensor]]:
-        """Residual blocks of ``sizes`` convs from ``i`` on: their sum and contexts."""
-        total, carried = torch.zeros_like(x), []
-        for size in sizes:
-            h, tails = _script().residual_block(x, *layers, i, size, self.p.negative_slope)
-            carried.extend(tails)
-            i += size
-            total = total + h
-        return total, carried
 
     def prepare(self, dtype: torch.dtype = torch.float32) -> None:
         """Gather the weights in the order :func:`_generator` uses them, computing in
@@ -387,12 +371,11 @@ def _generator(  # noqa: PLR0917 - TorchScript functions take no keyword-only ar
         carried.extend(tails)
         i += len(tails)
         # The parallel residual blocks share their input; their mean, in order.
-        total = torch.zeros_like(x)
-        for size in block_sizes:
-            h, tails = _residual_block(x, context, weights, biases, dilations, i, size, slope)
-            carried.extend(tails)
-            i += size
-            total = total + h
+        total, tails = _residual_blocks(
+            x, context, weights, biases, dilations, i, block_sizes, slope
+        )
+        carried.extend(tails)
+        i += sum(block_sizes)
         x = total / len(block_sizes)
     out, tails = _tail_conv(x, context, weights, biases, dilations, i)
     carried.extend(tails)
@@ -493,6 +476,28 @@ def _residual_block(  # noqa: PLR0917
     return h, carried
 
 
+def _residual_blocks(  # noqa: PLR0917
+    x: Tensor,
+    context: list[Tensor],
+    weights: list[Tensor],
+    biases: list[Tensor],
+    dilations: list[int],
+    i: int,
+    sizes: list[int],
+    slope: float,
+) -> tuple[Tensor, list[Tensor]]:
+    """Parallel residual blocks of ``sizes`` convs from ``i`` on: the sum of their
+    outputs, in order, and their carried contexts."""
+    total = torch.zeros_like(x)
+    carried: list[Tensor] = []
+    for size in sizes:
+        h, tails = _residual_block(x, context, weights, biases, dilations, i, size, slope)
+        carried.extend(tails)
+        i += size
+        total = total + h
+    return total, carried
+
+
 def _tail_conv(  # noqa: PLR0917
     x: Tensor,
     context: list[Tensor],
@@ -509,9 +514,6 @@ def _tail_conv(  # noqa: PLR0917
     return out.reshape(1, out.shape[1], -1), [tail]
 
 
-SPLIT_UP = True
-
-
 class _Script(NamedTuple):
     """:func:`_generator` and its parts, compiled (or eager where TorchScript fails)."""
 
@@ -521,6 +523,7 @@ class _Script(NamedTuple):
     transposed: Callable[..., tuple[Tensor, list[Tensor]]]
     repeated: Callable[..., tuple[Tensor, list[Tensor]]]
     residual_block: Callable[..., tuple[Tensor, list[Tensor]]]
+    residual_blocks: Callable[..., tuple[Tensor, list[Tensor]]]
     tail_conv: Callable[..., tuple[Tensor, list[Tensor]]]
 
 
@@ -533,7 +536,14 @@ def _script() -> _Script:
     run time; the pinned torch still has it, and its interpreter releases the GIL.
     """
     eager = _Script(
-        _generator, _head, _activate, _transposed, _repeated, _residual_block, _tail_conv
+        _generator,
+        _head,
+        _activate,
+        _transposed,
+        _repeated,
+        _residual_block,
+        _residual_blocks,
+        _tail_conv,
     )
     try:
         with warnings.catch_warnings():
