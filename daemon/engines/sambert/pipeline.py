@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 def vocode(
     vocoder: HifiGanGenerator,
     mel: Tensor,
-    pool: ThreadPoolExecutor | None,
+    pool: ThreadPoolExecutor,
     *,
     chunk_frames: int,
     state: Stream | None = None,
@@ -42,15 +42,15 @@ def vocode(
     """Mel ``[frames, num_mels]`` -> float32 waveform ``[frames * hop]``, continuing
     ``state`` (an earlier part of the stream) if given; the stream ends here.
 
-    With a worker and enough frames, the last part runs on the worker (see the module
-    doc); it recomputes the context frames, so lines under twice that stay on one thread.
-    Call in inference mode.
+    With enough frames, the last part runs on the worker (see the module doc); it
+    recomputes the context frames, so under twice that both threads share each chunk
+    instead. Call in inference mode.
     """
     frames = mel.shape[0]
     context = vocoder.context
     x = mel.t().unsqueeze(0)
-    if pool is None or frames <= 2 * context:
-        return vocoder.stream(x, chunk_frames, state, ends=True).reshape(-1)
+    if frames <= 2 * context:
+        return vocoder.stream(x, chunk_frames, state, ends=True, pool=pool).reshape(-1)
     # Equal work on both threads; the first part in whole steps (cached conv kernels).
     head = min(frames, -(-(frames + context) // (2 * CHUNK_STEP)) * CHUNK_STEP)
     skip = context * vocoder.p.hop_size
