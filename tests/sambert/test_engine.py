@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from daemon.engines.base import EngineError
 from daemon.engines.sambert import DEFAULT_EMO_EMOTIONS, SambertEngine
 from daemon.engines.sambert.engine import ONEDNN_CACHE_CAPACITY
+from tests.fresh_python import run_python
 
 from .conftest import Tok, fake_analyze
 
@@ -133,15 +132,7 @@ def test_no_official_stack_modules_after_synthesis(tiny_model: Path) -> None:
         print("BAD", bad)
         """
     )
-    root = Path(__file__).resolve().parents[2]
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
+    out = run_python(script, timeout=120)
     assert "BAD []" in out.stdout, out.stdout + out.stderr
 
 

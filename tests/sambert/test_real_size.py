@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 from daemon.engines.sambert import SambertEngine
 from daemon.engines.sambert.symbols import ProsodicWord, symbol_line
 from daemon.engines.sambert.testmodel import build_model_dir
+from tests.fresh_python import run_python
 
 from .test_precision import MIN_SNR_DB, snr_db
 
@@ -103,15 +102,7 @@ def test_real_size_process_budget(real_model: Path) -> None:
                           "peak_rss_mb": rss}}))
         """
     )
-    root = Path(__file__).resolve().parents[2]
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=180,
-    )
+    out = run_python(script, timeout=180)
     stats = json.loads(out.stdout.strip().splitlines()[-1])
     print("sambert real size:", stats)
     # Regression guards only (a second copy of the weights, a runaway loop); the targets

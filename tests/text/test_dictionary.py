@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from importlib.resources import files
-from pathlib import Path
 
 from daemon.text import dictionary
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests import fresh_python
 
 
 def pypinyin_phrases() -> dict[str, list[list[str]]]:
@@ -24,16 +20,7 @@ def pypinyin_phrases() -> dict[str, list[list[str]]]:
 def run_python(code: str, stdin: str = "") -> str:
     """``code`` in a fresh interpreter, without our pypinyin settings in its environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYPINYIN_")}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env=env,
-    )
-    return done.stdout
+    return fresh_python.run_python(code, stdin=stdin, env=env).stdout
 
 
 def test_every_phrase_keeps_its_first_readings() -> None:
