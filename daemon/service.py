@@ -452,8 +452,17 @@ class VoiceService:
                 request.reply_to,
             )
         finally:
+            if job is not None:
+                job.finished = True
             if self._journal is not None:
                 self._journal.finish(request.id)
+
+    def _settle(self, job: Job) -> None:
+        """The terminal event of a job whose task was cancelled before its first step: its
+        coroutine never ran, so ``_speak``'s ``finally`` could not send one."""
+        if not job.finished and job.task is not None and job.task.done():
+            failure = job.reason or Failure("shutdown", "the daemon is shutting down")
+            self._finish(job.request, "cancelled", failure, job)
 
     async def run(self) -> None:
         """Speak queued requests one at a time, forever."""
@@ -480,11 +489,16 @@ class VoiceService:
         job = Job(request, voice, emotion, chime=chime[1] if chime else None)
         if chime:
             log.info("[%s] chime %s first", request.id, chime[0])
-        self._current = job
-        self._set_activity("synthesizing")
+        # The task exists before anyone can see the job as current, so a stop always has
+        # a task to cancel.
         job.task = asyncio.create_task(self._speak(job))
-        await asyncio.wait([job.task])
-        self._current = None
+        self._current = job
+        try:
+            self._set_activity("synthesizing")
+            await asyncio.wait([job.task])
+        finally:
+            self._current = None
+            self._settle(job)
 
     async def _speak(self, job: Job) -> None:
         request = job.request
@@ -533,6 +547,7 @@ class VoiceService:
         if job is not None and job.task is not None:
             job.stop(reason)
             await asyncio.wait([job.task], timeout=timeout_s)
+            self._settle(job)
         if self._prewarming is not None:
             self._prewarming.cancel()
         self._pool.close()

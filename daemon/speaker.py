@@ -56,6 +56,8 @@ class Job:
     synth_s: float = 0.0
     audio_s: float = 0.0
     started: bool = False
+    finished: bool = False
+    """Set once its terminal event is out (the service checks it so none is lost)."""
 
     def stop(self, reason: Failure) -> None:
         if self.reason is None:

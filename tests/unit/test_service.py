@@ -174,6 +174,37 @@ async def test_stop_preempt_and_queue_full(harness: Harness) -> None:
     assert len(harness.recorder.finished()) == len({e["id"] for e in harness.recorder.finished()})
 
 
+@pytest.mark.parametrize("deferred", [False, True], ids=["in-state-update", "before-first-step"])
+async def test_stop_as_a_request_becomes_current_still_finishes_it(
+    harness: Harness, deferred: bool
+) -> None:
+    """A stop that lands while a request is becoming current (inside the state update, or
+    after its task is made but before that task's first step, where cancelling skips the
+    coroutine's ``finally``) still ends it with exactly one terminal event."""
+    loop = asyncio.get_running_loop()
+
+    def stop_all() -> None:
+        harness.command("stop", {"all": True})
+
+    def on_state(state: dict[str, Any]) -> None:
+        if state["current"] != "edge" or harness.recorder.of("edge")[1:]:
+            return
+        if deferred:
+            loop.call_soon(stop_all)
+        else:
+            stop_all()
+
+    harness.service.add_state_listener(on_state)
+    harness.say({"text": "边界情况", "id": "edge"})
+    await harness.until(lambda: "finished:cancelled" in harness.recorder.of("edge"))
+    harness.say({"text": "下一条", "id": "next"})
+    await harness.until(lambda: "finished:completed" in harness.recorder.of("next"))
+    assert harness.recorder.of("edge") == ["queued", "finished:cancelled"]
+    edge = next(e for e in harness.recorder.finished() if e["id"] == "edge")
+    assert edge["error"]["code"] == "stopped"
+    assert harness.service.state()["current"] is None
+
+
 async def test_duplicates_ttl_and_bad_input(harness: Harness) -> None:
     harness.command("set", {"muted": True})
     harness.say({"text": "一", "id": "same"})
