@@ -56,14 +56,18 @@ KAN-TTS run as modelscope does, torch and kantts only, no frontend)
 ==========================  ========================  ================================
 load (engine, 1 voice)      0.46-0.47 s + 0.52 s      1.7-2.3 s, not warmed up
                             warm-up
-wall RTF, 2 threads         bf16 0.092-0.102 /        0.32-3.9 (OpenMP stalls; doc 0.18
-                            0.078-0.079 /             for a 5 s line)
-                            0.078-0.083; float32
-                            0.149 / 0.113 / 0.115
+wall RTF, 2 threads         bf16 0.092-0.102 /        0.270-0.342 / 0.327-0.352 /
+                            0.078-0.079 /             0.344-0.361 (three rounds in
+                            0.078-0.083; float32      one hour alternating with ours,
+                            0.149 / 0.113 / 0.115     which ran 0.091-0.092 /
+                                                      0.077-0.083 / 0.079-0.083 there:
+                                                      2.9-4.6x faster; doc 0.18 for
+                                                      a 5 s line)
 wall RTF, 1 thread          bf16 0.163 / 0.136 /      0.38-0.52
                             0.134
-peak RSS, load + synth      441-458 MB bf16,          600-645 MB
-                            494-519 MB float32
+peak RSS, load + synth      441-458 MB bf16,          1075-1169 MB over the bench
+                            494-519 MB float32        texts (ours 440-448 there),
+                                                      600-645 MB on one 5 s line
 ==========================  ========================  ================================
 
 About 1/3 of the CPU time is the acoustic model (its decoder's step loop: ~1.3 ms per
