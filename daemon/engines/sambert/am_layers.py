@@ -100,10 +100,11 @@ def _conv_rows(conv: nn.Conv1d, x: Tensor) -> Tensor:
     if k > 1 or pad:
         windows = F.pad(x, (0, 0, pad, pad)).unfold(0, k, 1)  # [T', C, k]
         x = windows.reshape(windows.shape[0], -1)
-    return torch.addmm(_bias(conv), x, conv.weight.reshape(conv.out_channels, -1).t())
+    return torch.addmm(conv_bias(conv), x, conv.weight.reshape(conv.out_channels, -1).t())
 
 
-def _bias(conv: nn.Conv1d) -> Tensor:
+def conv_bias(conv: nn.Conv1d) -> Tensor:
+    """``conv``'s bias, zeros where it has none."""
     if conv.bias is None:
         return conv.weight.new_zeros(conv.out_channels)
     return conv.bias
@@ -162,7 +163,7 @@ class FeedForwardNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         # Kernel-1 convs as matrix products: torch runs these shapes on its slow generic
         # conv path (~150-400 us a call, most of the FSMN layers' time).
-        h = torch.addmm(_bias(self.w_1)[:, None], self.w_1.weight[:, :, 0], x[0]).relu_()
+        h = torch.addmm(conv_bias(self.w_1)[:, None], self.w_1.weight[:, :, 0], x[0]).relu_()
         return torch.mm(self.w_2.weight[:, :, 0], h).unsqueeze(0)
 
 

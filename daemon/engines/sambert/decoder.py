@@ -26,7 +26,7 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from .am_layers import PNCABlock
+from .am_layers import PNCABlock, conv_bias
 
 if TYPE_CHECKING:
     from .acoustic import HybridAttentionDecoder
@@ -109,14 +109,14 @@ class NumpyDecoder:
             wqkv[:, :nd] *= inv_temp  # scores / temperature == (q / temperature) . k
             bqkv[:nd] *= inv_temp
             wqkv, bqkv = _twin_queries(wqkv, bqkv, n_head, self.d_head)
-            w1, b1 = _fold_ln(f.layer_norm, f.w_1.weight[:, :, 0], _bias(f.w_1))
+            w1, b1 = _fold_ln(f.layer_norm, f.w_1.weight[:, :, 0], conv_bias(f.w_1))
             wfc = _np(torch.cat([a.fc_x.weight, a.fc_h.weight], dim=1).t())
             self.layers.append(
                 _Layer(
                     wqkv_aug=_aug(wqkv, bqkv),
                     wfc_aug=_aug(wfc, _np(a.fc_x.bias + a.fc_h.bias)),
                     w1_aug=_aug(w1, b1),
-                    w2_aug=_aug(_np(f.w_2.weight[:, :, 0].t()), _np(_bias(f.w_2))),
+                    w2_aug=_aug(_np(f.w_2.weight[:, :, 0].t()), _np(conv_bias(f.w_2))),
                     wh=_np(a.w_h_kv.weight.t()), bh=_np(a.w_h_kv.bias),
                 )
             )  # fmt: skip
@@ -205,11 +205,6 @@ def _twin_queries(w: Array, b: Array, n_head: int, d_head: int) -> tuple[Array, 
         np.ascontiguousarray(np.concatenate([wq2, w[:, nd:]], axis=1)),
         np.ascontiguousarray(np.concatenate([bq2, b[nd:]])),
     )
-
-
-def _bias(conv: nn.Conv1d) -> torch.Tensor:
-    assert conv.bias is not None, "decoder convs have biases"
-    return conv.bias
 
 
 class _Normalizer:
