@@ -17,6 +17,7 @@ the decoder runs, then both threads share each chunk of the rest, stage by stage
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from .vocoder import CHUNK_STEP, HifiGanGenerator, Stream
+from .vocoder import CHUNK_STEP, HifiGanGenerator, Stream, beside, in_inference_mode
 
 if TYPE_CHECKING:
     from .acoustic import AcousticPlan, SambertAcousticModel
@@ -54,18 +55,12 @@ def vocode(
     # Equal work on both threads; the first part in whole steps (cached conv kernels).
     head = min(frames, -(-(frames + context) // (2 * CHUNK_STEP)) * CHUNK_STEP)
     skip = context * vocoder.p.hop_size
-    last = pool.submit(_fresh_stream, vocoder, x[:, :, head - context :], chunk_frames, skip)
-    try:
-        first = vocoder.stream(x[:, :, :head], chunk_frames, state, ends=True)
-    except BaseException:
-        wait([last])  # the worker reads the same tensors
-        raise
-    return torch.cat([first.reshape(-1), last.result()])
-
-
-def _fresh_stream(vocoder: HifiGanGenerator, x: Tensor, chunk_frames: int, skip: int) -> Tensor:
-    with torch.inference_mode():  # thread-local: enter it on the worker too
-        return vocoder.stream(x, chunk_frames, ends=True).reshape(-1)[skip:]
+    first, last = beside(
+        pool,
+        lambda: vocoder.stream(x[:, :, :head], chunk_frames, state, ends=True),
+        lambda: vocoder.stream(x[:, :, head - context :], chunk_frames, ends=True),
+    )
+    return torch.cat([first.reshape(-1), last.reshape(-1)[skip:]])
 
 
 class _Feed:
@@ -101,7 +96,7 @@ class _Feed:
                 return
             self.running = True
         # Only the calling thread submits: the single worker runs drains in order.
-        self.future = self.pool.submit(self._drain)
+        self.future = self.pool.submit(in_inference_mode, self._drain)
 
     def finish(self) -> Tensor:
         """Stop the worker after its current chunk; vocode the rest on both threads."""
@@ -135,15 +130,14 @@ class _Feed:
     def _drain(self) -> None:
         """On the worker: vocode queued chunks until none or closed."""
         try:
-            with torch.inference_mode():  # thread-local: enter it here too
-                while True:
-                    with self.lock:
-                        chunk = None if self.closed else self._take(self._worker_limit())
-                        if chunk is None:
-                            self.running = False
-                            return
-                    x = chunk.t().unsqueeze(0)
-                    self.wav.append(self.vocoder.stream(x, self.chunk, self.state).reshape(-1))
+            while True:
+                with self.lock:
+                    chunk = None if self.closed else self._take(self._worker_limit())
+                    if chunk is None:
+                        self.running = False
+                        return
+                x = chunk.t().unsqueeze(0)
+                self.wav.append(self.vocoder.stream(x, self.chunk, self.state).reshape(-1))
         except BaseException as exc:
             with self.lock:
                 self.running = False
@@ -215,7 +209,10 @@ def synthesize_short(
             blocks.append(dec)
             ready = dec.shape[0] - am.mel_postnet.lookahead
             if len(blocks) == 1 and 0 < head_frames <= ready:
-                head = pool.submit(_head, am, vocoder, dec, head_frames, chunk_frames, state)
+                head = pool.submit(
+                    in_inference_mode,
+                    functools.partial(_head, am, vocoder, dec, head_frames, chunk_frames, state),
+                )
         mel = am.postnet_mel(torch.cat(blocks))
     except BaseException:
         if head is not None:
@@ -236,6 +233,5 @@ def _head(  # noqa: PLR0917 - a worker task's arguments
     state: Stream,
 ) -> Tensor:
     """On the worker: the first ``frames`` of the line, from the decoder's first block."""
-    with torch.inference_mode():  # thread-local: enter it on the worker too
-        x = am.postnet_mel(dec)[:frames].t().unsqueeze(0)
-        return vocoder.stream(x, chunk_frames, state).reshape(-1)
+    x = am.postnet_mel(dec)[:frames].t().unsqueeze(0)
+    return vocoder.stream(x, chunk_frames, state).reshape(-1)

@@ -139,7 +139,7 @@ class HifiGanGenerator(nn.Module):
         for scale in prog.strides:
             a = script.activate(x, slope)
             if prog.dilations[i + 1] < 0:  # a polyphase conv beside the transposed one
-                (up, tails), (rep, rep_tails) = _beside(
+                (up, tails), (rep, rep_tails) = beside(
                     pool,
                     functools.partial(script.transposed, a, *layers[:3], i, scale),
                     functools.partial(script.repeated, a, *layers[:3], i + 1, scale),
@@ -150,7 +150,7 @@ class HifiGanGenerator(nn.Module):
                 x, tails = script.transposed(a, *layers[:3], i, scale)
             carried.extend(tails)
             i += len(tails)
-            (total, tails), (h, their_tails) = _beside(
+            (total, tails), (h, their_tails) = beside(
                 pool,
                 functools.partial(script.residual_blocks, x, *layers, i, mine, slope),
                 functools.partial(script.residual_block, x, *layers, i + sum(mine), theirs, slope),
@@ -554,11 +554,11 @@ def _script() -> _Script:
         return eager
 
 
-def _beside(
+def beside(
     pool: ThreadPoolExecutor, mine: Callable[[], _T], theirs: Callable[[], _U]
 ) -> tuple[_T, _U]:
     """``mine()`` on this thread while the worker runs ``theirs()``; both results."""
-    worker = pool.submit(_inference, theirs)
+    worker = pool.submit(in_inference_mode, theirs)
     try:
         result = mine()
     except BaseException:
@@ -567,8 +567,9 @@ def _beside(
     return result, worker.result()
 
 
-def _inference(function: Callable[[], _U]) -> _U:
-    """``function()`` in inference mode (thread-local: entered on the worker too)."""
+def in_inference_mode(function: Callable[[], _U]) -> _U:
+    """``function()`` in inference mode: a worker task's wrapper (the mode is
+    thread-local, so the caller's doesn't reach the worker)."""
     with torch.inference_mode():
         return function()
 
